@@ -1,0 +1,53 @@
+# obrolan's front door. `make run` and `make test` work on a fresh machine with Python 3.11+.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: run test lint typecheck bench migrate initial-migration clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@ $(STAMP)
+
+## run: install, migrate ./var/obrolan.db and serve on http://$${OBROLAN_HOST:-127.0.0.1}:$${OBROLAN_PORT:-8000}
+run: $(STAMP)
+	$(BIN)/obrolan migrate
+	$(BIN)/obrolan serve
+
+## test: install the test extras, lint, type-check and run the whole suite
+test: $(TEST_STAMP) lint typecheck
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(TEST_STAMP)
+	$(BIN)/mypy
+
+## bench: S1 (DM pairs) and S2 (big room) against obrolan and the no-persistence baseline
+bench: $(TEST_STAMP)
+	$(BIN)/python -m bench.run
+
+migrate: $(STAMP)
+	$(BIN)/obrolan migrate
+
+# Before the first release only: regenerate the initial migration from the table definitions.
+initial-migration: $(TEST_STAMP)
+	rm -f src/obrolan/db/migrations/versions/0001_initial_schema.py /tmp/obrolan-autogen.db
+	$(BIN)/alembic -x url=sqlite+aiosqlite:////tmp/obrolan-autogen.db revision --autogenerate -m "initial schema" --rev-id 0001
+	$(BIN)/ruff format src/obrolan/db/migrations/versions/0001_initial_schema.py
+	$(BIN)/ruff check --fix --quiet src/obrolan/db/migrations/versions/0001_initial_schema.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,79 @@
+"""Account tables: people, their wrapped data keys, sessions, and sign-in throttling."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, ForeignKey, Index, LargeBinary, String, Table
+
+from obrolan.db import UTCDateTime, data, metadata, system
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(26), primary_key=True, info=data("user.unique_id", "essential.service", "account")),
+    Column("username", String(32), nullable=False, unique=True,
+           info=data("user.account.username", "essential.service", "account")),
+    Column("display_name_enc", LargeBinary, nullable=False,
+           info=data("user.name", "essential.service", "account", encrypted=True)),
+    Column("email_enc", LargeBinary, nullable=True,
+           info=data("user.contact.email", "essential.service", "account", encrypted=True)),
+    # Keyed HMAC of the normalised email: uniqueness and look-up without plaintext (R6).
+    Column("email_index", LargeBinary(32), nullable=True, unique=True,
+           info=data("user.contact.email", "essential.service", "account")),
+    Column("phone_enc", LargeBinary, nullable=True,
+           info=data("user.contact.phone_number", "essential.service", "account", encrypted=True)),
+    Column("phone_index", LargeBinary(32), nullable=True, unique=True,
+           info=data("user.contact.phone_number", "essential.service", "account")),
+    Column("password_hash", String(200), nullable=False,
+           info=data("user.authorization.credentials", "essential.service.authentication", "account")),
+    Column("totp_secret_enc", LargeBinary, nullable=True,
+           info=data("user.authorization.credentials", "essential.service.authentication", "account",
+                     encrypted=True)),
+    Column("totp_enabled", Boolean, nullable=False, default=False, info=system()),
+    Column("is_admin", Boolean, nullable=False, default=False, info=system()),
+    Column("created_at", UTCDateTime, nullable=False, info=system()),
+    Column("closed_at", UTCDateTime, nullable=True, info=system()),
+)
+
+# One data key per person, stored only wrapped by the KEK. Deleting the row is
+# crypto-shredding: every value sealed under the key becomes unreadable (R4).
+user_keys = Table(
+    "user_keys",
+    metadata,
+    Column("user_id", String(26), primary_key=True,
+           info=data("user.unique_id", "essential.service", "account")),
+    Column("wrapped_key", LargeBinary, nullable=False, info=system("account")),
+    Column("created_at", UTCDateTime, nullable=False, info=system()),
+)
+
+auth_sessions = Table(
+    "auth_sessions",
+    metadata,
+    Column("id", String(26), primary_key=True, info=system("session")),
+    Column("user_id", String(26), ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
+           info=data("user.unique_id", "essential.service.authentication", "session")),
+    # SHA-256 of the bearer token: the token itself is never stored.
+    Column("token_hash", LargeBinary(32), nullable=False, unique=True,
+           info=data("user.authorization.credentials", "essential.service.authentication", "session")),
+    Column("device_name_enc", LargeBinary, nullable=True,
+           info=data("user.device", "essential.service.security", "session", encrypted=True)),
+    Column("ip_address_enc", LargeBinary, nullable=True,
+           info=data("user.device.ip_address", "essential.service.security", "session", encrypted=True)),
+    Column("user_agent_enc", LargeBinary, nullable=True,
+           info=data("user.device", "essential.service.security", "session", encrypted=True)),
+    Column("created_at", UTCDateTime, nullable=False, info=system("session")),
+    Column("last_seen_at", UTCDateTime, nullable=False, info=system("session")),
+    Column("revoked_at", UTCDateTime, nullable=True, info=system("session")),
+    Index("ix_auth_sessions_user_id", "user_id"),
+)
+
+# Failed sign-ins, counted per account and per IP address (both as keyed hashes) (R17).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", String(26), primary_key=True, info=system("throttle")),
+    Column("scope", String(8), nullable=False, info=system("throttle")),  # "account" | "ip"
+    Column("key_hash", LargeBinary(32), nullable=False,
+           info=data("user.device.ip_address", "essential.service.security", "throttle")),
+    Column("at", UTCDateTime, nullable=False, info=system("throttle")),
+    Index("ix_login_failures_scope_key_hash_at", "scope", "key_hash", "at"),
+)

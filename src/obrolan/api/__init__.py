@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every domain's routes: problem responses and dependencies."""

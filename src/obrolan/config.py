@@ -1,0 +1,59 @@
+"""Settings, read from OBROLAN_* environment variables (and `.env` when present)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OBROLAN_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Where obrolan keeps its own files: the SQLite database and a generated key file.
+    data_dir: Path = Path("var")
+    # Empty means the embedded default: SQLite in WAL mode at <data_dir>/obrolan.db.
+    database_url: str = ""
+    # The key-encryption key, base64 (32 bytes). If empty, read from kek_file; if that
+    # does not exist, a new one is generated there on first run (R6).
+    kek: str = Field(default="", repr=False)
+    kek_file: Path | None = None
+    # FULL: a commit survives power loss, not only a crash. Sends are committed in
+    # batches, so this costs one fsync per batch, not per message.
+    sqlite_synchronous: str = "FULL"
+    log_level: str = "info"
+    log_json: bool = True
+
+    # Limits on input (ARCHITECTURE principle 7): every length and count has a bound.
+    max_message_chars: int = 4000
+    max_page_size: int = 100
+    max_room_name_chars: int = 100
+    max_ws_frame_bytes: int = 64 * 1024
+    ws_replay_batch: int = 500
+    ws_heartbeat_seconds: float = 30.0
+
+    # Login throttling (R17).
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_ip: int = 20
+    login_window_seconds: int = 15 * 60
+
+    # Default region for phone numbers without a country code.
+    phone_default_region: str = "ID"
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'obrolan.db'}"
+
+    @cached_property
+    def resolved_kek_file(self) -> Path:
+        return self.kek_file or self.data_dir / "kek.key"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")

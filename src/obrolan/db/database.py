@@ -1,0 +1,88 @@
+"""The database handle: an async engine with read and write transactions.
+
+Writes are serialised in-process by one lock. On SQLite that is the only way to have
+one writer without busy-waiting threads; on both backends it makes commits, and the
+publishing that follows each commit, happen in stream-position order, so a client never
+sees position N+1 before N.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+
+class Database:
+    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.write_lock = asyncio.Lock()
+        if self.is_sqlite:
+            ensure_sqlite_dir(url)
+            self.engine: AsyncEngine = create_async_engine(url, pool_size=8, max_overflow=0)
+            _configure_sqlite(self.engine, sqlite_synchronous)
+        else:
+            self.engine = create_async_engine(url, pool_size=10, max_overflow=10)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction (a consistent snapshot on both backends)."""
+        async with self.engine.connect() as conn:
+            async with conn.begin():
+                yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction, committed on exit, rolled back on error.
+
+        Code that must act after the commit (publish events, resolve futures) and keep
+        stream order runs inside `write_lock` after this context exits: see `transaction`
+        in obrolan.realtime.stream.
+        """
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(obrolan_write=True)
+            async with conn.begin():
+                yield conn
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    """Create the folder a SQLite database file lives in."""
+    database = make_url(url).database
+    if url.startswith("sqlite") and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when a transaction begins (see "begin").
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # IMMEDIATE takes the write lock up front, so a write transaction never fails
+        # half-way when another process (the CLI) writes at the same time.
+        write = conn.get_execution_options().get("obrolan_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -1,0 +1,34 @@
+"""/healthz, /readyz and /metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from obrolan.api.deps import get_services
+from obrolan.errors import Unavailable
+from obrolan.services import Services
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up (it answers); says nothing about its dependencies."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(services: Services = Depends(get_services)) -> dict[str, str]:
+    """Ready to serve: the database answers."""
+    try:
+        await services.db.ping()
+    except Exception as exc:
+        raise Unavailable("database unreachable") from exc
+    return {"status": "ready"}
+
+
+@router.get("/metrics")
+async def metrics(services: Services = Depends(get_services)) -> Response:
+    services.metrics.open_connections.set(services.hub.connection_count())
+    return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,31 @@
+"""Prometheus metrics, one registry per running app (so tests can run several)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.open_connections = Gauge(
+            "obrolan_open_connections", "Open WebSocket connections", registry=self.registry
+        )
+        self.messages_sent = Counter(
+            "obrolan_messages_sent", "Messages committed", registry=self.registry
+        )
+        self.send_to_commit = Histogram(
+            "obrolan_send_to_commit_seconds",
+            "Time from a send request to its commit",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )
+        self.write_batch_size = Histogram(
+            "obrolan_message_write_batch_size",
+            "Messages committed per write transaction",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

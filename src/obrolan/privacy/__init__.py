@@ -1,0 +1,1 @@
+"""Privacy engine: data map, retention rules and (later) consent, requests and audit."""

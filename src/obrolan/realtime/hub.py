@@ -1,0 +1,161 @@
+"""In-process fan-out: which connection is subscribed to which room, and delivery.
+
+The hub never touches the database. Subscriptions start from the rooms a person is in
+when they connect and then follow the membership events that pass through, so the room
+member set needs no query per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from obrolan.realtime.stream import Published
+
+# A connection that falls this far behind is closed; it reconnects with `since`
+# and catches up from the database instead of holding frames in memory.
+MAX_QUEUED_FRAMES = 10_000
+
+
+class Connection:
+    """One WebSocket as the hub sees it: an outbound queue and the last position sent."""
+
+    __slots__ = ("closed", "last_position", "live", "queue", "rooms", "session_id", "user_id", "_held")
+
+    def __init__(self, user_id: str, session_id: str) -> None:
+        self.user_id = user_id
+        self.session_id = session_id
+        self.rooms: set[str] = set()
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self.last_position = 0
+        self.closed = False
+        # Until replay has caught up, live events wait here (they may overlap replay).
+        self.live = False
+        self._held: list[tuple[int, str]] = []
+
+    def send_event(self, position: int, frame: str) -> None:
+        if not self.live:
+            self._held.append((position, frame))
+            return
+        if position <= self.last_position:
+            return  # already sent (replay overlap, or both room subscriber and target)
+        self.last_position = position
+        self.send(frame)
+
+    def send(self, frame: str) -> None:
+        if self.closed:
+            return
+        if self.queue.qsize() >= MAX_QUEUED_FRAMES:
+            self.close()
+            return
+        self.queue.put_nowait(frame)
+
+    def go_live(self) -> None:
+        """Replay is done: flush the live events it did not already cover."""
+        self.live = True
+        held, self._held = self._held, []
+        for position, frame in held:
+            self.send_event(position, frame)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.queue.put_nowait(None)
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._by_user: dict[str, set[Connection]] = defaultdict(set)
+        self._by_room: dict[str, set[Connection]] = defaultdict(set)
+
+    # -- connections ------------------------------------------------------------------
+    def register(self, conn: Connection, room_ids: Iterable[str]) -> bool:
+        """Add a connection; True when it is the person's first (they came online)."""
+        first = not self._by_user.get(conn.user_id)
+        self._by_user[conn.user_id].add(conn)
+        for room_id in room_ids:
+            conn.rooms.add(room_id)
+            self._by_room[room_id].add(conn)
+        return first
+
+    def unregister(self, conn: Connection) -> bool:
+        """Remove a connection; True when it was the person's last (they went offline)."""
+        for room_id in conn.rooms:
+            self._unsubscribe(room_id, conn)
+        conns = self._by_user.get(conn.user_id)
+        if conns is None:
+            return False
+        conns.discard(conn)
+        if not conns:
+            del self._by_user[conn.user_id]
+            return True
+        return False
+
+    def connection_count(self) -> int:
+        return sum(len(c) for c in self._by_user.values())
+
+    def connections_of(self, user_id: str) -> set[Connection]:
+        return self._by_user.get(user_id, set())
+
+    def is_online(self, user_id: str) -> bool:
+        return bool(self._by_user.get(user_id))
+
+    # -- delivery ---------------------------------------------------------------------
+    def deliver(self, batch: Sequence[Published]) -> None:
+        for ev in batch:
+            membership = ev.kind == "membership" and ev.room_id is not None
+            if membership and ev.data["state"] == "join":
+                self._subscribe_user(ev.data["user_id"], ev.room_id)  # type: ignore[arg-type]
+            if ev.room_id is not None:
+                for conn in self._by_room.get(ev.room_id, ()):
+                    conn.send_event(ev.position, ev.frame)
+            if ev.target_user_id is not None:
+                for conn in self._by_user.get(ev.target_user_id, ()):
+                    conn.send_event(ev.position, ev.frame)
+            if membership and ev.data["state"] != "join":
+                # The person sees their own leave/kick/ban, then nothing more of the room.
+                self._unsubscribe_user(ev.data["user_id"], ev.room_id)  # type: ignore[arg-type]
+            if ev.kind == "session.revoked" and ev.target_user_id is not None:
+                for conn in list(self._by_user.get(ev.target_user_id, ())):
+                    if conn.session_id == ev.data["session_id"]:
+                        conn.close()
+
+    def broadcast_ephemeral(
+        self, room_ids: Iterable[str], frame: str, *, exclude_user: str | None = None
+    ) -> None:
+        """Typing and presence: not stored, not positioned, each connection at most once."""
+        seen: set[Connection] = set()
+        for room_id in room_ids:
+            for conn in self._by_room.get(room_id, ()):
+                if conn in seen or conn.user_id == exclude_user:
+                    continue
+                seen.add(conn)
+                conn.send(frame)
+
+    def _subscribe_user(self, user_id: str, room_id: str) -> None:
+        for conn in self._by_user.get(user_id, ()):
+            conn.rooms.add(room_id)
+            self._by_room[room_id].add(conn)
+
+    def _unsubscribe_user(self, user_id: str, room_id: str) -> None:
+        for conn in self._by_user.get(user_id, ()):
+            conn.rooms.discard(room_id)
+            self._unsubscribe(room_id, conn)
+
+    def _unsubscribe(self, room_id: str, conn: Connection) -> None:
+        subs = self._by_room.get(room_id)
+        if subs is not None:
+            subs.discard(conn)
+            if not subs:
+                del self._by_room[room_id]
+
+
+class LocalBroker:
+    """The embedded broker: hands events straight to this process's hub."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    def publish(self, batch: Sequence[Published]) -> None:
+        self.hub.deliver(batch)

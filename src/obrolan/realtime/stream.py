@@ -1,0 +1,159 @@
+"""The ordered event stream: append inside a transaction, publish after commit, replay.
+
+Every state change that clients see is written as one `events` row in the same
+transaction as the change itself. Only after the commit is the event handed to the
+broker, so a client is never told of something the database does not have, and a
+client that missed live delivery reads the same event back with `since`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import orjson
+from sqlalchemy import Row, func, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from obrolan.clock import Clock
+from obrolan.db import Database
+from obrolan.realtime.frames import dumps, event_frame
+from obrolan.realtime.models import events
+
+
+@dataclass(slots=True)
+class NewEvent:
+    kind: str
+    room_id: str | None
+    actor_id: str | None
+    data: dict[str, Any]
+    target_user_id: str | None = None
+    message_id: str | None = None
+    # Message events keep their content in the message row only (see models.events).
+    store_data: bool = True
+
+
+@dataclass(slots=True, frozen=True)
+class Published:
+    """An event as the broker carries it: routing fields and the frame, serialised once."""
+
+    position: int
+    kind: str
+    room_id: str | None
+    target_user_id: str | None
+    frame: str
+    # The event's data as objects, for routing decisions (a membership change moves
+    # subscriptions; a revoked session closes its sockets). Never sent as is.
+    data: dict[str, Any]
+
+
+class Broker(Protocol):
+    def publish(self, batch: Sequence[Published]) -> None: ...
+
+
+# Builds the `data` of replayed events of one kind family from their stored rows.
+Hydrator = Callable[[AsyncConnection, Sequence[Row[Any]]], Awaitable[dict[int, dict[str, Any]]]]
+
+
+@dataclass(slots=True)
+class Transaction:
+    conn: AsyncConnection
+    now: datetime
+    pending: list[Published] = field(default_factory=list)
+
+    async def append(self, *new_events: NewEvent) -> list[int]:
+        """Write events in this transaction; they are published after it commits."""
+        rows = [
+            {
+                "kind": ev.kind,
+                "room_id": ev.room_id,
+                "target_user_id": ev.target_user_id,
+                "actor_id": ev.actor_id,
+                "message_id": ev.message_id,
+                "payload": orjson.dumps(ev.data) if ev.store_data else None,
+                "created_at": self.now,
+            }
+            for ev in new_events
+        ]
+        result = await self.conn.execute(
+            insert(events).returning(events.c.position, sort_by_parameter_order=True), rows
+        )
+        positions = [row[0] for row in result]
+        for pos, ev in zip(positions, new_events, strict=True):
+            self.pending.append(
+                Published(
+                    position=pos,
+                    kind=ev.kind,
+                    room_id=ev.room_id,
+                    target_user_id=ev.target_user_id,
+                    frame=dumps(event_frame(pos, ev.kind, ev.room_id, self.now, ev.data)),
+                    data=ev.data,
+                )
+            )
+        return positions
+
+
+class EventStream:
+    def __init__(self, db: Database, broker: Broker, clock: Clock) -> None:
+        self.db = db
+        self.broker = broker
+        self.clock = clock
+        self._hydrators: dict[str, Hydrator] = {}
+
+    def set_broker(self, broker: Broker) -> None:
+        self.broker = broker
+
+    def register_hydrator(self, kind_prefix: str, hydrator: Hydrator) -> None:
+        """Events whose kind starts with `kind_prefix` get their data from `hydrator`."""
+        self._hydrators[kind_prefix] = hydrator
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """One write transaction; its events are published after commit, in order."""
+        async with self.db.write_lock:
+            async with self.db.write() as conn:
+                tx = Transaction(conn, self.clock.now())
+                yield tx
+            # Committed. Publishing under the lock keeps publish order = position order.
+            if tx.pending:
+                self.broker.publish(tx.pending)
+
+    async def head(self, conn: AsyncConnection) -> int:
+        return int((await conn.execute(select(func.coalesce(func.max(events.c.position), 0)))).scalar_one())
+
+    async def read_since(
+        self, conn: AsyncConnection, user_id: str, room_ids: Sequence[str], since: int, limit: int
+    ) -> list[tuple[int, str]]:
+        """Events after `since` that `user_id` may see, as (position, frame), in order.
+
+        `room_ids` are the rooms the person is in now; events addressed to the person
+        (their own invites, kicks, new-device alerts) come through `target_user_id`.
+        """
+        where = events.c.target_user_id == user_id
+        if room_ids:
+            where = or_(where, events.c.room_id.in_(room_ids))
+        rows = (
+            await conn.execute(
+                select(events)
+                .where(events.c.position > since, where)
+                .order_by(events.c.position)
+                .limit(limit)
+            )
+        ).all()
+        hydrated: dict[int, dict[str, Any]] = {}
+        for prefix, hydrator in self._hydrators.items():
+            family = [r for r in rows if r.kind.startswith(prefix)]
+            if family:
+                hydrated.update(await hydrator(conn, family))
+        out = []
+        for r in rows:
+            payload = hydrated.get(r.position)
+            if payload is None:
+                payload = orjson.loads(r.payload) if r.payload else {}
+            out.append(
+                (r.position, dumps(event_frame(r.position, r.kind, r.room_id, r.created_at, payload)))
+            )
+        return out

@@ -1,0 +1,50 @@
+"""The running parts of one obrolan process, built once and shared by the API layers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from obrolan.accounts.keys import DataKeys
+from obrolan.accounts.service import AccountsService
+from obrolan.chat.service import ChatService
+from obrolan.clock import Clock
+from obrolan.config import Settings
+from obrolan.crypto import KeyRing, load_or_create_kek
+from obrolan.db import Database
+from obrolan.ops.metrics import Metrics
+from obrolan.realtime.hub import Hub, LocalBroker
+from obrolan.realtime.stream import EventStream
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    db: Database
+    keyring: KeyRing
+    data_keys: DataKeys
+    metrics: Metrics
+    hub: Hub
+    stream: EventStream
+    accounts: AccountsService
+    chat: ChatService
+
+    async def start(self) -> None:
+        await self.chat.start()
+
+    async def close(self) -> None:
+        await self.chat.stop()
+        await self.db.dispose()
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    clock = clock or Clock()
+    db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    keyring = KeyRing(load_or_create_kek(settings.kek, settings.resolved_kek_file))
+    data_keys = DataKeys(keyring, clock)
+    metrics = Metrics()
+    hub = Hub()
+    stream = EventStream(db, LocalBroker(hub), clock)
+    accounts = AccountsService(settings, db, stream, data_keys, keyring, clock)
+    chat = ChatService(settings, db, stream, data_keys, clock, metrics)
+    return Services(settings, clock, db, keyring, data_keys, metrics, hub, stream, accounts, chat)

@@ -1,0 +1,113 @@
+"""Starting obrolan for tests: a real uvicorn server on a free port, in the test's loop."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+import uvicorn
+
+from obrolan.app import create_app
+from obrolan.clock import Clock
+from obrolan.config import Settings
+from obrolan.db.migrate import upgrade
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _admin(admin_url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"), timeout=5)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def create_postgres_database(admin_url: str, name: str) -> str:
+    """A fresh, empty PostgreSQL database `name` (dropped first if left over); its URL."""
+    await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    base, _, _ = admin_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+async def drop_postgres_database(admin_url: str, name: str) -> None:
+    await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class RunningServer:
+    settings: Settings
+    clock: Clock | None
+    port: int = 0
+    _server: uvicorn.Server | None = None
+    _task: asyncio.Task[None] | None = None
+    app: object = field(default=None)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def http(self, token: str | None = None) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=10)
+
+    async def start(self) -> None:
+        self.port = free_port()
+        self.app = create_app(self.settings, clock=self.clock)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()  # raises the start-up error
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+            self._server = None
+            self._task = None
+
+    async def restart(self) -> None:
+        """Stop and start again on the same database and key (a new port)."""
+        await self.stop()
+        await self.start()
+
+    @property
+    def services(self):  # type: ignore[no-untyped-def]
+        return self.app.state.services  # type: ignore[attr-defined]
+
+
+async def start_server(
+    database_url: str, tmp_path: Path, *, clock: Clock | None = None, **overrides: object
+) -> RunningServer:
+    await upgrade(database_url)
+    settings = Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        kek=base64.b64encode(os.urandom(32)).decode(),
+        log_json=True,
+        log_level="warning",
+        **overrides,  # type: ignore[arg-type]
+    )
+    running = RunningServer(settings=settings, clock=clock)
+    await running.start()
+    return running
