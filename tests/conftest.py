@@ -48,4 +48,4 @@ async def server(database_url: str, tmp_path) -> AsyncIterator[RunningServer]:
     try:
         yield running
     finally:
-        await running.stop()
+        await running.shutdown()

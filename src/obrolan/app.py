@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app = FastAPI(
         title="obrolan",
         version=__version__,
-        summary="Self-hosted conversation platform: chat, business messaging, privacy kept in code.",
+        summary="Self-hosted conversation platform with its privacy promises kept in code.",
         lifespan=lifespan,
     )
     app.state.services = services

@@ -1,4 +1,4 @@
-"""Injectable time. Rules take `now` as an argument; tests move a `FakeClock` instead of sleeping."""
+"""Injectable time: rules take `now` as an argument; tests move a `FakeClock`, never sleep."""
 
 from __future__ import annotations
 

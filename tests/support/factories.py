@@ -26,7 +26,9 @@ class User:
         await self.http.aclose()
 
 
-async def register(server: RunningServer, username: str | None = None, **fields: Any) -> dict[str, Any]:
+async def register(
+    server: RunningServer, username: str | None = None, **fields: Any
+) -> dict[str, Any]:
     username = username or f"user{next(_counter)}"
     body = {"username": username, "password": PASSWORD, "display_name": username.title(), **fields}
     async with server.http() as http:
@@ -36,7 +38,9 @@ async def register(server: RunningServer, username: str | None = None, **fields:
     return account
 
 
-async def login(server: RunningServer, username: str, password: str = PASSWORD, **fields: Any) -> str:
+async def login(
+    server: RunningServer, username: str, password: str = PASSWORD, **fields: Any
+) -> str:
     async with server.http() as http:
         resp = await http.post(
             "/api/v1/sessions", json={"username": username, "password": password, **fields}
@@ -53,7 +57,9 @@ async def make_user(server: RunningServer, username: str | None = None, **fields
     return User(account["id"], account["username"], token, server.http(token), server)
 
 
-async def make_room(owner: User, kind: str = "group", name: str = "Ruang", members: list[User] | None = None) -> dict[str, Any]:
+async def make_room(
+    owner: User, kind: str = "group", name: str = "Ruang", members: list[User] | None = None
+) -> dict[str, Any]:
     resp = await owner.http.post(
         "/api/v1/rooms",
         json={"kind": kind, "name": name, "members": [m.id for m in members or []]},

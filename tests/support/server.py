@@ -14,9 +14,11 @@ import httpx
 import uvicorn
 
 from obrolan.app import create_app
+from obrolan.cli import uvicorn_options
 from obrolan.clock import Clock
 from obrolan.config import Settings
 from obrolan.db.migrate import upgrade
+from tests.support.ws import close_all_sockets
 
 
 def free_port() -> int:
@@ -26,7 +28,9 @@ def free_port() -> int:
 
 
 async def _admin(admin_url: str, *statements: str) -> None:
-    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"), timeout=5)
+    conn = await asyncpg.connect(
+        admin_url.replace("postgresql+asyncpg://", "postgresql://"), timeout=5
+    )
     try:
         for statement in statements:
             await conn.execute(statement)
@@ -36,7 +40,9 @@ async def _admin(admin_url: str, *statements: str) -> None:
 
 async def create_postgres_database(admin_url: str, name: str) -> str:
     """A fresh, empty PostgreSQL database `name` (dropped first if left over); its URL."""
-    await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    await _admin(
+        admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+    )
     base, _, _ = admin_url.rpartition("/")
     return f"{base}/{name}"
 
@@ -53,6 +59,8 @@ class RunningServer:
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
     app: object = field(default=None)
+    # Clients handed out by http(): closed when the test's server stops for good.
+    _clients: list[httpx.AsyncClient] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -64,13 +72,17 @@ class RunningServer:
 
     def http(self, token: str | None = None) -> httpx.AsyncClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=10)
+        client = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=10)
+        self._clients.append(client)
+        return client
 
     async def start(self) -> None:
         self.port = free_port()
         self.app = create_app(self.settings, clock=self.clock)
+        options = uvicorn_options(self.settings)
+        options["loop"] = "none"  # the test's own event loop
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", **options
         )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
@@ -87,9 +99,21 @@ class RunningServer:
             self._task = None
 
     async def restart(self) -> None:
-        """Stop and start again on the same database and key (a new port)."""
+        """Stop and start again on the same database and key, on a new port.
+
+        Clients made before keep working: their base URL follows the new port.
+        """
         await self.stop()
         await self.start()
+        for client in self._clients:
+            client.base_url = httpx.URL(self.base_url)
+
+    async def shutdown(self) -> None:
+        """Stop the server and close every client and socket the test opened."""
+        await close_all_sockets()
+        for client in self._clients:
+            await client.aclose()
+        await self.stop()
 
     @property
     def services(self):  # type: ignore[no-untyped-def]

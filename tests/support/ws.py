@@ -11,6 +11,13 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
 _ids = itertools.count(1)
+_open: list[WsClient] = []
+
+
+async def close_all_sockets() -> None:
+    """Close the sockets a test left open (the server fixture calls this)."""
+    while _open:
+        await _open.pop().close()
 
 
 class WsClient:
@@ -22,6 +29,7 @@ class WsClient:
     async def open(cls, url: str, token: str, since: int | None = None) -> WsClient:
         """Connect and say hello; returns once `ready` has arrived."""
         client = cls(await connect(url))
+        _open.append(client)
         hello: dict[str, Any] = {"type": "hello", "token": token}
         if since is not None:
             hello["since"] = since
@@ -40,7 +48,9 @@ class WsClient:
         frame: dict[str, Any] = orjson.loads(raw)
         return frame
 
-    async def recv_until(self, match: Callable[[dict[str, Any]], bool], timeout: float = 5.0) -> dict[str, Any]:
+    async def recv_until(
+        self, match: Callable[[dict[str, Any]], bool], timeout: float = 5.0
+    ) -> dict[str, Any]:
         """The first frame that matches, skipping others (presence, typing, …)."""
         async with asyncio.timeout(timeout):
             while True:
@@ -56,7 +66,9 @@ class WsClient:
             lambda f: f.get("type") == "event" and f.get("kind") == kind, timeout
         )
 
-    async def send_message(self, room_id: str, body: str, client_msg_id: str | None = None, **extra: Any) -> dict[str, Any]:
+    async def send_message(
+        self, room_id: str, body: str, client_msg_id: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
         """Send and wait for the ack (or error) of this request."""
         request_id = f"req-{next(_ids)}"
         await self.send(

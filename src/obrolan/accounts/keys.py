@@ -25,7 +25,9 @@ class DataKeys:
     async def create(self, conn: AsyncConnection, user_id: str) -> bytes:
         key, wrapped = self.keyring.new_wrapped_key(user_id)
         await conn.execute(
-            insert(user_keys).values(user_id=user_id, wrapped_key=wrapped, created_at=self.clock.now())
+            insert(user_keys).values(
+                user_id=user_id, wrapped_key=wrapped, created_at=self.clock.now()
+            )
         )
         return key
 

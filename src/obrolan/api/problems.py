@@ -42,7 +42,9 @@ def validation_problem(exc: RequestValidationError) -> Invalid:
 
 def _plain_error(error: Any) -> dict[str, Any]:
     return {
-        "field": ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")),
+        "field": ".".join(
+            str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")
+        ),
         "message": error.get("msg"),
         "kind": error.get("type"),
     }
@@ -59,7 +61,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        error = ObrolanError(str(exc.detail), type_slug=_HTTP_SLUGS.get(exc.status_code, "http-error"))
+        error = ObrolanError(
+            str(exc.detail), type_slug=_HTTP_SLUGS.get(exc.status_code, "http-error")
+        )
         error.status = exc.status_code
         error.title = str(exc.detail)
         return problem_response(error, request)

@@ -17,11 +17,24 @@ from obrolan.realtime.stream import Published
 # and catches up from the database instead of holding frames in memory.
 MAX_QUEUED_FRAMES = 10_000
 
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_TOO_SLOW = 4408
+
 
 class Connection:
     """One WebSocket as the hub sees it: an outbound queue and the last position sent."""
 
-    __slots__ = ("closed", "last_position", "live", "queue", "rooms", "session_id", "user_id", "_held")
+    __slots__ = (
+        "_held",
+        "close_code",
+        "closed",
+        "last_position",
+        "live",
+        "queue",
+        "rooms",
+        "session_id",
+        "user_id",
+    )
 
     def __init__(self, user_id: str, session_id: str) -> None:
         self.user_id = user_id
@@ -30,6 +43,7 @@ class Connection:
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.last_position = 0
         self.closed = False
+        self.close_code = 1000
         # Until replay has caught up, live events wait here (they may overlap replay).
         self.live = False
         self._held: list[tuple[int, str]] = []
@@ -47,7 +61,7 @@ class Connection:
         if self.closed:
             return
         if self.queue.qsize() >= MAX_QUEUED_FRAMES:
-            self.close()
+            self.close(CLOSE_TOO_SLOW)
             return
         self.queue.put_nowait(frame)
 
@@ -58,9 +72,11 @@ class Connection:
         for position, frame in held:
             self.send_event(position, frame)
 
-    def close(self) -> None:
+    def close(self, code: int = 1000) -> None:
+        """Stop sending; the socket closes with `code` once queued frames are out."""
         if not self.closed:
             self.closed = True
+            self.close_code = code
             self.queue.put_nowait(None)
 
 
@@ -119,7 +135,7 @@ class Hub:
             if ev.kind == "session.revoked" and ev.target_user_id is not None:
                 for conn in list(self._by_user.get(ev.target_user_id, ())):
                     if conn.session_id == ev.data["session_id"]:
-                        conn.close()
+                        conn.close(CLOSE_UNAUTHENTICATED)
 
     def broadcast_ephemeral(
         self, room_ids: Iterable[str], frame: str, *, exclude_user: str | None = None

@@ -19,10 +19,18 @@ events = Table(
     Column("kind", String(32), nullable=False, info=system("stream")),
     Column("room_id", String(26), nullable=True, info=system("stream")),
     # For events addressed to one person (their own membership change, a new-device alert).
-    Column("target_user_id", String(26), nullable=True,
-           info=data("user.unique_id", "essential.service", "stream")),
-    Column("actor_id", String(26), nullable=True,
-           info=data("user.unique_id", "essential.service", "stream")),
+    Column(
+        "target_user_id",
+        String(26),
+        nullable=True,
+        info=data("user.unique_id", "essential.service", "stream"),
+    ),
+    Column(
+        "actor_id",
+        String(26),
+        nullable=True,
+        info=data("user.unique_id", "essential.service", "stream"),
+    ),
     Column("message_id", String(26), nullable=True, info=system("stream")),
     # JSON of the event's non-personal fields (emoji, role, receipt positions).
     Column("payload", LargeBinary, nullable=True, info=system("stream")),

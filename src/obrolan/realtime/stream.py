@@ -62,10 +62,14 @@ Hydrator = Callable[[AsyncConnection, Sequence[Row[Any]]], Awaitable[dict[int, d
 class Transaction:
     conn: AsyncConnection
     now: datetime
-    pending: list[Published] = field(default_factory=list)
+    appended: list[tuple[int, NewEvent]] = field(default_factory=list)
 
     async def append(self, *new_events: NewEvent) -> list[int]:
-        """Write events in this transaction; they are published after it commits."""
+        """Write events in this transaction; they are published after it commits.
+
+        An event's `data` is serialised at commit, so the caller may still complete it
+        with what the positions tell (a message carries its own position).
+        """
         rows = [
             {
                 "kind": ev.kind,
@@ -82,18 +86,21 @@ class Transaction:
             insert(events).returning(events.c.position, sort_by_parameter_order=True), rows
         )
         positions = [row[0] for row in result]
-        for pos, ev in zip(positions, new_events, strict=True):
-            self.pending.append(
-                Published(
-                    position=pos,
-                    kind=ev.kind,
-                    room_id=ev.room_id,
-                    target_user_id=ev.target_user_id,
-                    frame=dumps(event_frame(pos, ev.kind, ev.room_id, self.now, ev.data)),
-                    data=ev.data,
-                )
-            )
+        self.appended.extend(zip(positions, new_events, strict=True))
         return positions
+
+    def published(self) -> list[Published]:
+        return [
+            Published(
+                position=pos,
+                kind=ev.kind,
+                room_id=ev.room_id,
+                target_user_id=ev.target_user_id,
+                frame=dumps(event_frame(pos, ev.kind, ev.room_id, self.now, ev.data)),
+                data=ev.data,
+            )
+            for pos, ev in self.appended
+        ]
 
 
 class EventStream:
@@ -118,11 +125,13 @@ class EventStream:
                 tx = Transaction(conn, self.clock.now())
                 yield tx
             # Committed. Publishing under the lock keeps publish order = position order.
-            if tx.pending:
-                self.broker.publish(tx.pending)
+            if tx.appended:
+                self.broker.publish(tx.published())
 
     async def head(self, conn: AsyncConnection) -> int:
-        return int((await conn.execute(select(func.coalesce(func.max(events.c.position), 0)))).scalar_one())
+        return int(
+            (await conn.execute(select(func.coalesce(func.max(events.c.position), 0)))).scalar_one()
+        )
 
     async def read_since(
         self, conn: AsyncConnection, user_id: str, room_ids: Sequence[str], since: int, limit: int
@@ -154,6 +163,9 @@ class EventStream:
             if payload is None:
                 payload = orjson.loads(r.payload) if r.payload else {}
             out.append(
-                (r.position, dumps(event_frame(r.position, r.kind, r.room_id, r.created_at, payload)))
+                (
+                    r.position,
+                    dumps(event_frame(r.position, r.kind, r.room_id, r.created_at, payload)),
+                )
             )
         return out

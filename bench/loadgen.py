@@ -1,0 +1,518 @@
+"""The load generator: WebSocket clients that send, receive and time messages.
+
+Every client lives in this one process, so the send time written into a message body
+(`time.perf_counter_ns()`) can be compared with the receive time at every recipient.
+Senders run a closed loop: one message in flight each, the next sent when the ack
+arrives. Figures count only what happens inside the measuring window that opens after
+the warm-up.
+
+The same code drives obrolan and the baseline (bench/baseline.py); only how the users
+and rooms come to exist differs (`prepare_obrolan` over REST, `baseline_cast`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import sys
+import time
+from array import array
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from bench import _proc
+from bench._wsclient import LeanSocket, SocketClosed, open_socket
+
+PASSWORD = "obrolan-bench-password-1"  # noqa: S105 (throwaway accounts)
+ACK_TIMEOUT_S = 10.0
+READY_TIMEOUT_S = 15.0
+# Enough to keep setup and connecting fast, few enough not to starve the server.
+REST_CONCURRENCY = 8
+CONNECT_CONCURRENCY = 64
+
+
+# -- who takes part ---------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class BenchUser:
+    id: str
+    token: str
+
+
+@dataclass(slots=True)
+class Cast:
+    """The users and rooms a server was prepared with.
+
+    Users 2i and 2i+1 share `dm_rooms[i]`; everyone is in `big_room`. `declare_rooms`
+    means the server learns membership from `hello` (the baseline), not a database.
+    """
+
+    users: list[BenchUser]
+    dm_rooms: list[str]
+    big_room: str
+    declare_rooms: bool = False
+
+    def hello(self, index: int) -> dict[str, Any]:
+        frame: dict[str, Any] = {"type": "hello", "token": self.users[index].token}
+        if self.declare_rooms:
+            frame["rooms"] = [self.dm_rooms[index // 2], self.big_room]
+        return frame
+
+
+def baseline_cast(n_users: int) -> Cast:
+    users = [BenchUser(f"u{i}", f"u{i}") for i in range(n_users)]
+    return Cast(users, [f"dm{i}" for i in range(n_users // 2)], "big", declare_rooms=True)
+
+
+async def _checked(response: httpx.Response, *ok: int) -> dict[str, Any]:
+    if response.status_code not in ok:
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url.path}: "
+            f"{response.status_code} {response.text[:300]}"
+        )
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def _bounded(coros: Sequence[Any], limit: int) -> list[Any]:
+    """Run coroutines with at most `limit` at once, results in order."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(coro: Any) -> Any:
+        async with gate:
+            return await coro
+
+    return list(await asyncio.gather(*(one(c) for c in coros)))
+
+
+async def register_users(
+    http: httpx.AsyncClient, prefix: str, count: int, sessions_each: int = 1
+) -> list[list[BenchUser]]:
+    """Register `count` accounts and log each in `sessions_each` times.
+
+    Returns one list per account: the same user id with one token per session.
+    """
+
+    async def account(i: int) -> list[BenchUser]:
+        username = f"{prefix}{i:05d}"
+        created = await _checked(
+            await http.post(
+                "/api/v1/accounts",
+                json={"username": username, "password": PASSWORD, "display_name": username},
+            ),
+            201,
+        )
+        tokens = []
+        for _ in range(sessions_each):
+            session = await _checked(
+                await http.post(
+                    "/api/v1/sessions", json={"username": username, "password": PASSWORD}
+                ),
+                200,
+                201,
+            )
+            tokens.append(session["token"])
+        return [BenchUser(str(created["id"]), token) for token in tokens]
+
+    result: list[list[BenchUser]] = await _bounded(
+        [account(i) for i in range(count)], REST_CONCURRENCY
+    )
+    return result
+
+
+async def create_direct_rooms(http: httpx.AsyncClient, users: Sequence[BenchUser]) -> list[str]:
+    """A direct room for each pair (2i, 2i+1), created by the first of the pair."""
+
+    async def direct(a: BenchUser, b: BenchUser) -> str:
+        headers = {"Authorization": f"Bearer {a.token}"}
+        room = await _checked(
+            await http.post("/api/v1/rooms/direct", json={"user_id": b.id}, headers=headers),
+            200,
+            201,
+        )
+        return str(room["id"])
+
+    pairs = [direct(users[i], users[i + 1]) for i in range(0, len(users) - 1, 2)]
+    rooms: list[str] = await _bounded(pairs, REST_CONCURRENCY)
+    return rooms
+
+
+async def create_group_room(http: httpx.AsyncClient, users: Sequence[BenchUser], name: str) -> str:
+    owner, members = users[0], users[1:]
+    room = await _checked(
+        await http.post(
+            "/api/v1/rooms",
+            json={"kind": "group", "name": name, "members": [m.id for m in members]},
+            headers={"Authorization": f"Bearer {owner.token}"},
+        ),
+        201,
+    )
+    return str(room["id"])
+
+
+async def prepare_obrolan(base_url: str, n_users: int) -> Cast:
+    """Users, direct rooms and the big room on a running obrolan, over REST."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+        users = [sessions[0] for sessions in await register_users(http, "bench", n_users)]
+        dm_rooms = await create_direct_rooms(http, users)
+        big_room = await create_group_room(http, users, "bench")
+    return Cast(users, dm_rooms, big_room)
+
+
+# -- measuring --------------------------------------------------------------------------
+@dataclass(slots=True)
+class Recorder:
+    """Counts acks and deliveries, and keeps latencies, inside the measuring window."""
+
+    start_ns: int = 0
+    end_ns: int = 0
+    acks: int = 0
+    deliveries: int = 0
+    errors: int = 0
+    first_error: str = ""
+    latencies_ns: array[int] = field(default_factory=lambda: array("q"))
+
+    def open_window(self, seconds: float) -> None:
+        self.start_ns = time.perf_counter_ns()
+        self.end_ns = self.start_ns + int(seconds * 1e9)
+
+    def inside(self, now_ns: int) -> bool:
+        return self.start_ns <= now_ns < self.end_ns
+
+    def error(self, what: str) -> None:
+        self.errors += 1
+        if not self.first_error:
+            self.first_error = what
+            print(f"bench: first error: {what}", file=sys.stderr)
+
+
+def percentile_ms(sorted_ns: Sequence[int], fraction: float) -> float:
+    """Nearest-rank percentile of sorted nanoseconds, in milliseconds."""
+    if not sorted_ns:
+        return math.nan
+    rank = max(1, math.ceil(fraction * len(sorted_ns)))
+    return sorted_ns[rank - 1] / 1e6
+
+
+# -- clients ----------------------------------------------------------------------------
+async def say_hello(sock: LeanSocket, hello: dict[str, Any]) -> dict[str, Any]:
+    """Send `hello` and wait for `ready` (skipping presence and the like)."""
+    ready: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+    def on_text(data: bytes) -> None:
+        frame = orjson.loads(data)
+        if ready.done():
+            return
+        if frame.get("type") == "ready":
+            ready.set_result(frame)
+        elif frame.get("type") == "error":
+            ready.set_exception(RuntimeError(f"hello refused: {frame}"))
+
+    sock.on_text = on_text
+    sock.send_text(orjson.dumps(hello))
+    done, _ = await asyncio.wait(
+        [ready, sock.closed], timeout=READY_TIMEOUT_S, return_when="FIRST_COMPLETED"
+    )
+    if ready not in done:
+        ready.cancel()
+        raise RuntimeError("no ready frame: the server closed the socket or did not answer")
+    return ready.result()
+
+
+class BenchClient:
+    """One authenticated socket: routes acks to senders and times deliveries."""
+
+    def __init__(self, sock: LeanSocket, user_id: str, recorder: Recorder) -> None:
+        self.sock = sock
+        self.user_id = user_id
+        self.recorder = recorder
+        self.pending: dict[str, asyncio.Future[bool]] = {}
+        self._ids = itertools.count(1)
+        sock.on_text = self._on_text
+        sock.closed.add_done_callback(self._on_closed)
+
+    def _on_text(self, data: bytes) -> None:
+        now_ns = time.perf_counter_ns()
+        frame = orjson.loads(data)
+        kind = frame.get("type")
+        if kind == "event":
+            message = frame.get("data") or {}
+            # The sender's own connections get the event too; only others count.
+            if (
+                frame.get("kind") == "message.created"
+                and message.get("sender_id") != self.user_id
+                and self.recorder.inside(now_ns)
+            ):
+                self.recorder.deliveries += 1
+                self.recorder.latencies_ns.append(now_ns - int(message["body"]))
+        elif kind in ("ack", "error"):
+            future = self.pending.pop(str(frame.get("id")), None)
+            if kind == "error":
+                self.recorder.error(orjson.dumps(frame).decode()[:300])
+            elif self.recorder.inside(now_ns):
+                self.recorder.acks += 1
+            if future is not None and not future.done():
+                future.set_result(kind == "ack")
+
+    def _on_closed(self, _: asyncio.Future[None]) -> None:
+        for future in self.pending.values():
+            if not future.done():
+                future.set_result(False)
+        self.pending.clear()
+
+    async def send_loop(self, room_id: str, stop: asyncio.Event) -> None:
+        """Closed loop: send, wait for the ack, send the next, until `stop`.
+
+        No timeout per send (it would cost the generator as much as the send itself):
+        the caller cancels senders still waiting a while after `stop`.
+        """
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            request_id = f"{next(self._ids)}"
+            future: asyncio.Future[bool] = loop.create_future()
+            self.pending[request_id] = future
+            frame = {
+                "type": "send",
+                "id": request_id,
+                "room_id": room_id,
+                "client_msg_id": f"{self.user_id}-{request_id}",
+                "body": str(time.perf_counter_ns()),
+            }
+            try:
+                self.sock.send_text(orjson.dumps(frame))
+            except SocketClosed:
+                self.recorder.error("socket closed by the server")
+                return
+            await future
+            if not self.sock.is_open:
+                self.recorder.error("socket closed by the server")
+                return
+
+
+async def connect_clients(url: str, cast: Cast, recorder: Recorder) -> list[BenchClient]:
+    async def one(index: int) -> BenchClient:
+        sock = await open_socket(url)
+        ready = await say_hello(sock, cast.hello(index))
+        return BenchClient(sock, str(ready["user_id"]), recorder)
+
+    clients: list[BenchClient] = await _bounded(
+        [one(i) for i in range(len(cast.users))], CONNECT_CONCURRENCY
+    )
+    return clients
+
+
+async def stop_senders(senders: Sequence[asyncio.Task[None]], recorder: Recorder) -> None:
+    """Let each sender see its last ack, for at most ACK_TIMEOUT_S; the rest are errors."""
+    if not senders:
+        return
+    _, stuck = await asyncio.wait(senders, timeout=ACK_TIMEOUT_S)
+    for task in stuck:
+        task.cancel()
+        recorder.error(f"no ack within {ACK_TIMEOUT_S:g} s")
+    await asyncio.gather(*stuck, return_exceptions=True)
+
+
+# -- scenarios S1 and S2 ----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    title: str
+    # (index of the sending user, room it sends to); every user is connected.
+    senders: list[tuple[int, str]]
+
+
+def dm_pairs(cast: Cast) -> Scenario:
+    senders = [(i, cast.dm_rooms[i // 2]) for i in range(2 * len(cast.dm_rooms))]
+    return Scenario("S1", f"DM pairs ({len(senders)} users, all sending)", senders)
+
+
+def big_room(cast: Cast, n_senders: int) -> Scenario:
+    senders = [(i, cast.big_room) for i in range(n_senders)]
+    title = f"big room ({len(cast.users)} members, {n_senders} sending)"
+    return Scenario("S2", title, senders)
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioResult:
+    name: str
+    title: str
+    seconds: float
+    messages: int
+    deliveries: int
+    msgs_per_s: float
+    deliveries_per_s: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: int
+    # CPU use in the window as a share of one core, to see which side is saturated,
+    # and what everything else on the machine took (other work skews the figures).
+    server_cpu_pct: float
+    client_cpu_pct: float
+    other_cpu_pct: float
+
+
+async def run_scenario(
+    url: str,
+    cast: Cast,
+    scenario: Scenario,
+    *,
+    seconds: float,
+    warmup: float,
+    server_cpu: Callable[[], float],
+) -> ScenarioResult:
+    recorder = Recorder()
+    clients = await connect_clients(url, cast, recorder)
+    stop = asyncio.Event()
+    senders = [
+        asyncio.create_task(clients[index].send_loop(room_id, stop))
+        for index, room_id in scenario.senders
+    ]
+    try:
+        await asyncio.sleep(warmup)
+        cpu0 = _cpu_sample(server_cpu)
+        recorder.open_window(seconds)
+        await asyncio.sleep(seconds)
+        cpu1 = _cpu_sample(server_cpu)
+    finally:
+        stop.set()
+        await stop_senders(senders, recorder)
+        await _bounded([c.sock.close() for c in clients], CONNECT_CONCURRENCY)
+    latencies = sorted(recorder.latencies_ns)
+    return ScenarioResult(
+        name=scenario.name,
+        title=scenario.title,
+        seconds=seconds,
+        messages=recorder.acks,
+        deliveries=recorder.deliveries,
+        msgs_per_s=recorder.acks / seconds,
+        deliveries_per_s=recorder.deliveries / seconds,
+        p50_ms=percentile_ms(latencies, 0.50),
+        p95_ms=percentile_ms(latencies, 0.95),
+        p99_ms=percentile_ms(latencies, 0.99),
+        max_ms=latencies[-1] / 1e6 if latencies else math.nan,
+        errors=recorder.errors,
+        **_cpu_use(cpu0, cpu1, seconds),
+    )
+
+
+def _cpu_sample(server_cpu: Callable[[], float]) -> tuple[float, float, float]:
+    return server_cpu(), time.process_time(), _proc.machine_busy_seconds()
+
+
+def _cpu_use(
+    before: tuple[float, float, float], after: tuple[float, float, float], seconds: float
+) -> dict[str, float]:
+    server, client, machine = (100 * (b - a) / seconds for a, b in zip(before, after, strict=True))
+    return {
+        "server_cpu_pct": server,
+        "client_cpu_pct": client,
+        "other_cpu_pct": max(0.0, machine - server - client),
+    }
+
+
+# -- scenario S3: idle connections ------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class IdleResult:
+    connections: int
+    accounts: int
+    sessions: int
+    open_seconds: float
+    rss_before_mib: float
+    rss_mib: float
+
+    @property
+    def kib_per_connection(self) -> float:
+        return (self.rss_mib - self.rss_before_mib) * 1024 / max(1, self.connections)
+
+
+def _source_host(index: int, total: int) -> str | None:
+    """A loopback source address: past ~20,000 sockets one address runs out of ports."""
+    per_address = 20_000
+    if total <= per_address:
+        return None
+    return f"127.0.0.{1 + index // per_address}"
+
+
+async def open_idle(url: str, tokens: Sequence[str], count: int) -> list[LeanSocket]:
+    """`count` authenticated sockets, spread over the tokens (several sockets a session)."""
+
+    async def one(index: int) -> LeanSocket:
+        sock = await open_socket(url, _source_host(index, count))
+        await say_hello(sock, {"type": "hello", "token": tokens[index % len(tokens)]})
+        return sock
+
+    sockets: list[LeanSocket] = []
+    try:
+        for chunk in range(0, count, 1000):
+            batch = range(chunk, min(count, chunk + 1000))
+            sockets.extend(await _bounded([one(i) for i in batch], CONNECT_CONCURRENCY))
+    except BaseException:
+        abort_all(sockets)
+        raise
+    return sockets
+
+
+def abort_all(sockets: Sequence[LeanSocket]) -> None:
+    """Drop sockets without a closing handshake: 10,000 polite closes take too long."""
+    for sock in sockets:
+        sock.abort()
+
+
+async def prepare_idle_tokens(
+    base_url: str, accounts: int, sessions_each: int
+) -> tuple[list[str], int]:
+    """Accounts in direct pairs, each signed in `sessions_each` times; (tokens, users)."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+        per_account = await register_users(http, "idle", accounts, sessions_each)
+        await create_direct_rooms(http, [sessions[0] for sessions in per_account])
+    return [u.token for sessions in per_account for u in sessions], len(per_account)
+
+
+async def run_idle(
+    url: str,
+    tokens: Sequence[str],
+    accounts: int,
+    count: int,
+    *,
+    settle: float,
+    server_rss: Callable[[], int],
+) -> IdleResult:
+    rss_before = server_rss()
+    started = time.perf_counter()
+    sockets = await open_idle(url, tokens, count)
+    opened = time.perf_counter() - started
+    try:
+        await asyncio.sleep(settle)
+        rss = server_rss()
+    finally:
+        abort_all(sockets)
+    return IdleResult(
+        connections=len(sockets),
+        accounts=accounts,
+        sessions=len(tokens),
+        open_seconds=opened,
+        rss_before_mib=rss_before / 2**20,
+        rss_mib=rss / 2**20,
+    )
+
+
+__all__ = [
+    "BenchUser",
+    "Cast",
+    "IdleResult",
+    "Scenario",
+    "ScenarioResult",
+    "baseline_cast",
+    "big_room",
+    "dm_pairs",
+    "prepare_idle_tokens",
+    "prepare_obrolan",
+    "run_idle",
+    "run_scenario",
+]

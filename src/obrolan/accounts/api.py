@@ -1,0 +1,168 @@
+"""Accounts routes under /api/v1: parse, authenticate, call AccountsService, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+
+from obrolan.accounts.schemas import (
+    AccountOut,
+    LoginRequest,
+    PasswordChangeRequest,
+    ProfileUpdateRequest,
+    PublicProfileOut,
+    RegisterRequest,
+    SessionOut,
+    SignInOut,
+    TotpCodeRequest,
+    TotpSetupOut,
+)
+from obrolan.api.deps import PrincipalDep, ServicesDep
+
+router = APIRouter(tags=["accounts"])
+
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+_SESSION_ID = Path(max_length=26)
+
+
+def _problems(**described: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem+json answers a route may give (docs/api.md)."""
+    return {int(code[1:]): {"description": text, **_PROBLEM} for code, text in described.items()}
+
+
+@router.post(
+    "/accounts",
+    status_code=201,
+    responses=_problems(s409="username, email or phone taken", s422="invalid field"),
+)
+async def register(body: RegisterRequest, services: ServicesDep) -> AccountOut:
+    """Create an account (F1)."""
+    account = await services.accounts.register(
+        username=body.username,
+        password=body.password,
+        display_name=body.display_name,
+        email=body.email,
+        phone=body.phone,
+    )
+    return AccountOut.model_validate(account)
+
+
+@router.post(
+    "/sessions",
+    status_code=201,
+    responses=_problems(
+        s401="invalid-credentials, totp-required or totp-invalid",
+        s429="too many failed sign-ins (Retry-After)",
+    ),
+)
+async def login(body: LoginRequest, request: Request, services: ServicesDep) -> SignInOut:
+    """Sign in: a new session and its bearer token (R17)."""
+    signed_in = await services.accounts.login(
+        username=body.username,
+        password=body.password,
+        ip_address=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+        device_name=body.device_name,
+        totp_code=body.totp_code,
+    )
+    return SignInOut(
+        token=signed_in.token,
+        session=SessionOut.model_validate(signed_in.session),
+        user=AccountOut.model_validate(signed_in.account),
+    )
+
+
+@router.get("/sessions")
+async def list_sessions(principal: PrincipalDep, services: ServicesDep) -> list[SessionOut]:
+    """My active sessions, oldest first."""
+    sessions = await services.accounts.list_sessions(principal)
+    return [SessionOut.model_validate(s) for s in sessions]
+
+
+# Declared before /sessions/{session_id}, which would otherwise take "current" as an id.
+@router.delete("/sessions/current", status_code=204)
+async def logout(principal: PrincipalDep, services: ServicesDep) -> None:
+    """Sign out: revoke the session this request came with."""
+    await services.accounts.logout(principal)
+
+
+@router.delete("/sessions/{session_id}", status_code=204, responses=_problems(s404="not yours"))
+async def revoke_session(
+    session_id: Annotated[str, _SESSION_ID], principal: PrincipalDep, services: ServicesDep
+) -> None:
+    """Revoke one of my sessions; its sockets close (R17)."""
+    await services.accounts.revoke_session(principal, session_id)
+
+
+@router.post(
+    "/me/password",
+    status_code=204,
+    responses=_problems(s403="current password wrong", s429="too many wrong passwords"),
+)
+async def change_password(
+    body: PasswordChangeRequest, principal: PrincipalDep, services: ServicesDep
+) -> None:
+    """Change my password; every other session is revoked (R17)."""
+    await services.accounts.change_password(
+        principal, current_password=body.current_password, new_password=body.new_password
+    )
+
+
+@router.get("/me")
+async def me(principal: PrincipalDep, services: ServicesDep) -> AccountOut:
+    """My account, with the personal fields only I see."""
+    return AccountOut.model_validate(await services.accounts.me(principal))
+
+
+@router.patch("/me", responses=_problems(s409="email or phone taken", s422="invalid field"))
+async def update_me(
+    body: ProfileUpdateRequest, principal: PrincipalDep, services: ServicesDep
+) -> AccountOut:
+    """Change my display name, email or phone; null removes email or phone (R8)."""
+    account = await services.accounts.update_profile(principal, body.changes())
+    return AccountOut.model_validate(account)
+
+
+@router.get("/users/{user_id}", responses=_problems(s404="no such person"))
+async def public_profile(
+    user_id: Annotated[str, Path(max_length=26)], principal: PrincipalDep, services: ServicesDep
+) -> PublicProfileOut:
+    """Someone's public profile."""
+    profile = await services.accounts.public_profile(principal, user_id)
+    return PublicProfileOut.model_validate(profile)
+
+
+@router.get("/users", responses=_problems(s404="no one has this username"))
+async def find_user(
+    username: Annotated[str, Query(min_length=1, max_length=32)],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> PublicProfileOut:
+    """The public profile of the person with exactly this username."""
+    profile = await services.accounts.find_by_username(principal, username)
+    return PublicProfileOut.model_validate(profile)
+
+
+@router.post("/me/totp", status_code=201, responses=_problems(s409="already on"))
+async def begin_totp(principal: PrincipalDep, services: ServicesDep) -> TotpSetupOut:
+    """Start two-step sign-in: a new secret for an authenticator app, not yet required."""
+    return TotpSetupOut.model_validate(await services.accounts.begin_totp(principal))
+
+
+@router.post(
+    "/me/totp/confirm", responses=_problems(s409="nothing to confirm", s422="totp-invalid")
+)
+async def confirm_totp(
+    body: TotpCodeRequest, principal: PrincipalDep, services: ServicesDep
+) -> AccountOut:
+    """Turn two-step sign-in on with a code from the app."""
+    return AccountOut.model_validate(await services.accounts.confirm_totp(principal, body.code))
+
+
+@router.delete("/me/totp", status_code=204, responses=_problems(s409="not on", s422="totp-invalid"))
+async def disable_totp(
+    body: TotpCodeRequest, principal: PrincipalDep, services: ServicesDep
+) -> None:
+    """Turn two-step sign-in off; needs a current code."""
+    await services.accounts.disable_totp(principal, body.code)

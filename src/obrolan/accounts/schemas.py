@@ -1,0 +1,112 @@
+"""Request and response bodies of the accounts API; every input has a bound (principle 7)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from obrolan.accounts.records import KEEP, ProfileChanges
+from obrolan.accounts.rules import (
+    DISPLAY_NAME_MAX,
+    PASSWORD_MAX,
+    PHONE_INPUT_MAX,
+    USERNAME_MAX,
+)
+
+# Room for a few spaces a person may type between the digits; the rule checks the code.
+TOTP_CODE_MAX = 10
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# -- requests ------------------------------------------------------------------------
+class RegisterRequest(_Request):
+    username: str = Field(max_length=USERNAME_MAX, examples=["sari.w"])
+    password: str = Field(max_length=PASSWORD_MAX)
+    display_name: str = Field(max_length=DISPLAY_NAME_MAX, examples=["Sari Wulandari"])
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=PHONE_INPUT_MAX, examples=["0812-3456-7890"])
+
+
+class LoginRequest(_Request):
+    username: str = Field(max_length=USERNAME_MAX)
+    password: str = Field(max_length=PASSWORD_MAX)
+    device_name: str | None = Field(default=None, max_length=DISPLAY_NAME_MAX, examples=["Laptop"])
+    totp_code: str | None = Field(default=None, max_length=TOTP_CODE_MAX)
+
+
+class PasswordChangeRequest(_Request):
+    current_password: str = Field(max_length=PASSWORD_MAX)
+    new_password: str = Field(max_length=PASSWORD_MAX)
+
+
+class ProfileUpdateRequest(_Request):
+    """Only the fields sent change; `email` or `phone` set to null removes it."""
+
+    display_name: str | None = Field(default=None, max_length=DISPLAY_NAME_MAX)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=PHONE_INPUT_MAX)
+
+    @model_validator(mode="after")
+    def _display_name_not_removed(self) -> Self:
+        if "display_name" in self.model_fields_set and self.display_name is None:
+            raise ValueError("display_name cannot be removed, only changed")
+        return self
+
+    def changes(self) -> ProfileChanges:
+        sent = self.model_fields_set
+        return ProfileChanges(
+            display_name=self.display_name
+            if "display_name" in sent and self.display_name is not None
+            else KEEP,
+            email=self.email if "email" in sent else KEEP,
+            phone=self.phone if "phone" in sent else KEEP,
+        )
+
+
+class TotpCodeRequest(_Request):
+    code: str = Field(min_length=6, max_length=TOTP_CODE_MAX, examples=["123456"])
+
+
+# -- responses -----------------------------------------------------------------------
+class AccountOut(_Response):
+    id: str
+    username: str
+    display_name: str | None
+    email: str | None
+    phone: str | None = Field(description="E.164, e.g. +6281234567890")
+    totp_enabled: bool
+    created_at: datetime
+
+
+class PublicProfileOut(_Response):
+    id: str
+    username: str
+    display_name: str | None
+
+
+class SessionOut(_Response):
+    id: str
+    device_name: str | None
+    created_at: datetime
+    last_seen_at: datetime
+    current: bool = Field(description="true for the session this request was made with")
+
+
+class SignInOut(BaseModel):
+    token: str = Field(description="The bearer token; shown only now, never stored by obrolan")
+    session: SessionOut
+    user: AccountOut
+
+
+class TotpSetupOut(_Response):
+    secret: str = Field(description="base32, for authenticator apps that take it typed in")
+    otpauth_uri: str = Field(description="otpauth:// URI, usually shown as a QR code")

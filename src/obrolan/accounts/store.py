@@ -1,0 +1,212 @@
+"""SQL for people, sessions and failed sign-ins. No rules here: see rules.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from obrolan.accounts.models import auth_sessions, login_failures, users
+
+FailureScope = Literal["account", "ip"]
+IndexColumn = Literal["email_index", "phone_index"]
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    id: str
+    username: str
+    display_name_enc: bytes
+    email_enc: bytes | None
+    phone_enc: bytes | None
+    password_hash: str
+    totp_secret_enc: bytes | None
+    totp_enabled: bool
+    is_admin: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    id: str
+    user_id: str
+    device_name_enc: bytes | None
+    created_at: datetime
+    last_seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveToken:
+    """What a bearer token resolves to: its session, its person, and when it was last used."""
+
+    session_id: str
+    user_id: str
+    is_admin: bool
+    last_seen_at: datetime
+
+
+def _user(row: Row[Any]) -> UserRow:
+    return UserRow(
+        row.id,
+        row.username,
+        row.display_name_enc,
+        row.email_enc,
+        row.phone_enc,
+        row.password_hash,
+        row.totp_secret_enc,
+        bool(row.totp_enabled),
+        bool(row.is_admin),
+        row.created_at,
+    )
+
+
+def _session(row: Row[Any]) -> SessionRow:
+    return SessionRow(row.id, row.user_id, row.device_name_enc, row.created_at, row.last_seen_at)
+
+
+# -- people --------------------------------------------------------------------------
+async def insert_user(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(insert(users).values(**values))
+
+
+async def user_by_id(conn: AsyncConnection, user_id: str) -> UserRow | None:
+    row = (
+        await conn.execute(select(users).where(users.c.id == user_id, users.c.closed_at.is_(None)))
+    ).first()
+    return _user(row) if row else None
+
+
+async def user_by_username(conn: AsyncConnection, username: str) -> UserRow | None:
+    row = (
+        await conn.execute(
+            select(users).where(users.c.username == username, users.c.closed_at.is_(None))
+        )
+    ).first()
+    return _user(row) if row else None
+
+
+async def username_taken(conn: AsyncConnection, username: str) -> bool:
+    """Closed accounts keep their username (R3 keeps the row 90 days after closing)."""
+    found = await conn.execute(select(users.c.id).where(users.c.username == username))
+    return found.first() is not None
+
+
+async def holder_of_index(conn: AsyncConnection, column: IndexColumn, index: bytes) -> str | None:
+    """The id of the person whose email or phone has this blind index."""
+    found = await conn.execute(select(users.c.id).where(users.c[column] == index))
+    return found.scalar_one_or_none()
+
+
+async def update_user(conn: AsyncConnection, user_id: str, values: dict[str, Any]) -> None:
+    await conn.execute(update(users).where(users.c.id == user_id).values(**values))
+
+
+# -- sessions ------------------------------------------------------------------------
+async def insert_session(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(insert(auth_sessions).values(**values))
+
+
+async def active_token(conn: AsyncConnection, token_hash: bytes) -> ActiveToken | None:
+    row = (
+        await conn.execute(
+            select(
+                auth_sessions.c.id,
+                auth_sessions.c.user_id,
+                auth_sessions.c.last_seen_at,
+                users.c.is_admin,
+            )
+            .join(users, users.c.id == auth_sessions.c.user_id)
+            .where(
+                auth_sessions.c.token_hash == token_hash,
+                auth_sessions.c.revoked_at.is_(None),
+                users.c.closed_at.is_(None),
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return ActiveToken(row.id, row.user_id, bool(row.is_admin), row.last_seen_at)
+
+
+async def touch_session(conn: AsyncConnection, session_id: str, at: datetime) -> None:
+    await conn.execute(
+        update(auth_sessions).where(auth_sessions.c.id == session_id).values(last_seen_at=at)
+    )
+
+
+async def active_sessions(conn: AsyncConnection, user_id: str) -> list[SessionRow]:
+    rows = await conn.execute(
+        select(auth_sessions)
+        .where(auth_sessions.c.user_id == user_id, auth_sessions.c.revoked_at.is_(None))
+        .order_by(auth_sessions.c.created_at, auth_sessions.c.id)
+    )
+    return [_session(r) for r in rows]
+
+
+async def active_session_ids(conn: AsyncConnection, user_id: str) -> list[str]:
+    rows = await conn.execute(
+        select(auth_sessions.c.id).where(
+            auth_sessions.c.user_id == user_id, auth_sessions.c.revoked_at.is_(None)
+        )
+    )
+    return [r[0] for r in rows]
+
+
+async def sessions_by_ids(conn: AsyncConnection, session_ids: Iterable[str]) -> list[SessionRow]:
+    ids = list(set(session_ids))
+    if not ids:
+        return []
+    rows = await conn.execute(select(auth_sessions).where(auth_sessions.c.id.in_(ids)))
+    return [_session(r) for r in rows]
+
+
+async def revoke_sessions(conn: AsyncConnection, session_ids: Sequence[str], at: datetime) -> None:
+    if session_ids:
+        await conn.execute(
+            update(auth_sessions)
+            .where(auth_sessions.c.id.in_(session_ids), auth_sessions.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+
+
+# -- failed sign-ins -----------------------------------------------------------------
+async def recent_failures(
+    conn: AsyncConnection, scope: FailureScope, key_hash: bytes, since: datetime, limit: int
+) -> list[datetime]:
+    """The times of the `limit` most recent failures after `since`, newest first."""
+    rows = await conn.execute(
+        select(login_failures.c.at)
+        .where(
+            login_failures.c.scope == scope,
+            login_failures.c.key_hash == key_hash,
+            login_failures.c.at > since,
+        )
+        .order_by(login_failures.c.at.desc())
+        .limit(max(limit, 1))
+    )
+    return [r[0] for r in rows]
+
+
+async def insert_failures(conn: AsyncConnection, values: Sequence[dict[str, Any]]) -> None:
+    await conn.execute(insert(login_failures), list(values))
+
+
+async def delete_failures_by_ids(conn: AsyncConnection, ids: Sequence[str]) -> None:
+    if ids:
+        await conn.execute(delete(login_failures).where(login_failures.c.id.in_(ids)))
+
+
+async def delete_failures_of(conn: AsyncConnection, scope: FailureScope, key_hash: bytes) -> None:
+    await conn.execute(
+        delete(login_failures).where(
+            login_failures.c.scope == scope, login_failures.c.key_hash == key_hash
+        )
+    )
+
+
+async def delete_failures_before(conn: AsyncConnection, cutoff: datetime) -> None:
+    await conn.execute(delete(login_failures).where(login_failures.c.at <= cutoff))

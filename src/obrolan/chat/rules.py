@@ -1,0 +1,89 @@
+"""Who may do what in a room: pure decisions, unit-tested without a server (F2, R18)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    DIRECT = "direct"  # exactly two people, one room per pair
+    GROUP = "group"  # invite only; any member may add people
+    PRIVATE = "private"  # invite only; only admins invite
+    PUBLIC = "public"  # listed and searchable; anyone may join
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+class State(StrEnum):
+    JOIN = "join"
+    INVITE = "invite"
+    LEAVE = "leave"
+    BAN = "ban"
+
+
+_RANK = {Role.OWNER: 3, Role.ADMIN: 2, Role.MEMBER: 1}
+
+
+def outranks(actor: Role, target: Role) -> bool:
+    return _RANK[actor] > _RANK[target]
+
+
+def is_admin(role: Role) -> bool:
+    return _RANK[role] >= _RANK[Role.ADMIN]
+
+
+def may_invite(kind: Kind, actor: Role) -> bool:
+    if kind is Kind.DIRECT:
+        return False
+    if kind is Kind.PRIVATE:
+        return is_admin(actor)
+    return True
+
+
+def may_join_uninvited(kind: Kind) -> bool:
+    return kind is Kind.PUBLIC
+
+
+def may_remove(actor: Role, target: Role) -> bool:
+    """Kick or ban: an admin or owner, over someone of lower rank."""
+    return is_admin(actor) and outranks(actor, target)
+
+
+def may_set_role(actor: Role, target_current: Role, new_role: Role) -> bool:
+    """Owners appoint and remove admins; nobody changes the owner's role or makes owners."""
+    if new_role is Role.OWNER or target_current is Role.OWNER:
+        return False
+    return actor is Role.OWNER
+
+
+def may_update_room(kind: Kind, actor: Role) -> bool:
+    return kind is not Kind.DIRECT and is_admin(actor)
+
+
+def may_delete_message(actor_id: str, sender_id: str, actor_role: Role) -> bool:
+    """Authors delete their own messages; room admins delete anyone's (moderation)."""
+    return actor_id == sender_id or is_admin(actor_role)
+
+
+def hides_existence(kind: Kind) -> bool:
+    """Outsiders of non-public rooms get 'not found', so a room's existence does not leak."""
+    return kind is not Kind.PUBLIC
+
+
+def direct_key(a: str, b: str) -> str:
+    """The one key of a direct chat between two people, whoever opened it."""
+    first, second = sorted((a, b))
+    return f"{first}:{second}"
+
+
+def dm_status(position: int, delivered_up_to: int, read_up_to: int) -> str:
+    """Per-message status in a direct chat, from the other person's receipts."""
+    if position <= read_up_to:
+        return "read"
+    if position <= delivered_up_to:
+        return "delivered"
+    return "sent"

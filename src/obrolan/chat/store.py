@@ -1,0 +1,400 @@
+"""SQL for rooms, memberships, messages, reactions and blocks. No rules here: see rules.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, func, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from obrolan.accounts.models import users
+from obrolan.chat.models import blocks, memberships, messages, reactions, rooms
+from obrolan.chat.rules import Kind, Role, State
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRow:
+    id: str
+    kind: Kind
+    name: str | None
+    topic: str | None
+    created_by: str | None
+    created_at: datetime
+    direct_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipRow:
+    room_id: str
+    user_id: str
+    state: State
+    role: Role
+    delivered_up_to: int
+    read_up_to: int
+
+
+def _room(row: Row[Any]) -> RoomRow:
+    return RoomRow(
+        row.id, Kind(row.kind), row.name, row.topic, row.created_by, row.created_at, row.direct_key
+    )
+
+
+def _membership(row: Row[Any]) -> MembershipRow:
+    return MembershipRow(
+        row.room_id,
+        row.user_id,
+        State(row.state),
+        Role(row.role),
+        row.delivered_up_to,
+        row.read_up_to,
+    )
+
+
+# -- people --------------------------------------------------------------------------
+async def existing_user_ids(conn: AsyncConnection, user_ids: Iterable[str]) -> set[str]:
+    ids = list(set(user_ids))
+    if not ids:
+        return set()
+    rows = await conn.execute(
+        select(users.c.id).where(users.c.id.in_(ids), users.c.closed_at.is_(None))
+    )
+    return {r[0] for r in rows}
+
+
+# -- rooms ---------------------------------------------------------------------------
+async def insert_room(conn: AsyncConnection, room: RoomRow) -> None:
+    await conn.execute(
+        insert(rooms).values(
+            id=room.id,
+            kind=room.kind.value,
+            name=room.name,
+            topic=room.topic,
+            direct_key=room.direct_key,
+            created_by=room.created_by,
+            created_at=room.created_at,
+        )
+    )
+
+
+async def get_room(conn: AsyncConnection, room_id: str) -> RoomRow | None:
+    row = (await conn.execute(select(rooms).where(rooms.c.id == room_id))).first()
+    return _room(row) if row else None
+
+
+async def get_direct_room(conn: AsyncConnection, key: str) -> RoomRow | None:
+    row = (await conn.execute(select(rooms).where(rooms.c.direct_key == key))).first()
+    return _room(row) if row else None
+
+
+async def update_room(conn: AsyncConnection, room_id: str, values: dict[str, Any]) -> None:
+    await conn.execute(update(rooms).where(rooms.c.id == room_id).values(**values))
+
+
+async def search_public_rooms(
+    conn: AsyncConnection, query: str, limit: int, after_name: str | None, after_id: str | None
+) -> list[tuple[RoomRow, int]]:
+    """Public rooms whose name contains `query` (case-insensitive), with member counts."""
+    member_count = (
+        select(func.count())
+        .where(memberships.c.room_id == rooms.c.id, memberships.c.state == State.JOIN.value)
+        .scalar_subquery()
+    )
+    stmt = select(rooms, member_count.label("member_count")).where(
+        rooms.c.kind == Kind.PUBLIC.value
+    )
+    if query:
+        stmt = stmt.where(func.lower(rooms.c.name).contains(query.lower(), autoescape=True))
+    if after_name is not None and after_id is not None:
+        stmt = stmt.where(tuple_(rooms.c.name, rooms.c.id) > tuple_(after_name, after_id))
+    stmt = stmt.order_by(rooms.c.name, rooms.c.id).limit(limit)
+    return [(_room(r), int(r.member_count)) for r in await conn.execute(stmt)]
+
+
+# -- memberships ---------------------------------------------------------------------
+async def get_membership(conn: AsyncConnection, room_id: str, user_id: str) -> MembershipRow | None:
+    row = (
+        await conn.execute(
+            select(memberships).where(
+                memberships.c.room_id == room_id, memberships.c.user_id == user_id
+            )
+        )
+    ).first()
+    return _membership(row) if row else None
+
+
+async def get_memberships(
+    conn: AsyncConnection, room_id: str, user_ids: Iterable[str]
+) -> dict[str, MembershipRow]:
+    rows = await conn.execute(
+        select(memberships).where(
+            memberships.c.room_id == room_id, memberships.c.user_id.in_(list(user_ids))
+        )
+    )
+    return {r.user_id: _membership(r) for r in rows}
+
+
+async def put_memberships(
+    conn: AsyncConnection,
+    room_id: str,
+    changes: Sequence[tuple[str, State, Role]],
+    *,
+    by: str | None,
+    now: datetime,
+) -> None:
+    """Set each (person, state, role) in the room, inserting rows that do not exist yet."""
+    existing = await get_memberships(conn, room_id, [c[0] for c in changes])
+    new_rows = []
+    for user_id, state, role in changes:
+        if user_id in existing:
+            await conn.execute(
+                update(memberships)
+                .where(memberships.c.room_id == room_id, memberships.c.user_id == user_id)
+                .values(state=state.value, role=role.value, invited_by=by, updated_at=now)
+            )
+        else:
+            new_rows.append(
+                {
+                    "room_id": room_id,
+                    "user_id": user_id,
+                    "state": state.value,
+                    "role": role.value,
+                    "invited_by": by,
+                    "delivered_up_to": 0,
+                    "read_up_to": 0,
+                    "updated_at": now,
+                }
+            )
+    if new_rows:
+        await conn.execute(insert(memberships), new_rows)
+
+
+async def joined_room_ids(conn: AsyncConnection, user_id: str) -> list[str]:
+    rows = await conn.execute(
+        select(memberships.c.room_id).where(
+            memberships.c.user_id == user_id, memberships.c.state == State.JOIN.value
+        )
+    )
+    return [r[0] for r in rows]
+
+
+async def rooms_of(
+    conn: AsyncConnection, user_id: str, states: Sequence[State]
+) -> list[tuple[RoomRow, MembershipRow]]:
+    rows = await conn.execute(
+        select(rooms, memberships)
+        .join(memberships, memberships.c.room_id == rooms.c.id)
+        .where(memberships.c.user_id == user_id, memberships.c.state.in_([s.value for s in states]))
+        .order_by(rooms.c.created_at)
+    )
+    return [(_room(r), _membership(r)) for r in rows]
+
+
+async def room_members(
+    conn: AsyncConnection, room_id: str, states: Sequence[State]
+) -> list[MembershipRow]:
+    rows = await conn.execute(
+        select(memberships)
+        .where(memberships.c.room_id == room_id, memberships.c.state.in_([s.value for s in states]))
+        .order_by(memberships.c.user_id)
+    )
+    return [_membership(r) for r in rows]
+
+
+async def joined_pairs(
+    conn: AsyncConnection, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], RoomRow]:
+    """Of these (room, person) pairs, those where the person has joined, with the room."""
+    wanted = list(set(pairs))
+    rows = await conn.execute(
+        select(rooms, memberships.c.user_id)
+        .join(memberships, memberships.c.room_id == rooms.c.id)
+        .where(
+            tuple_(memberships.c.room_id, memberships.c.user_id).in_(wanted),
+            memberships.c.state == State.JOIN.value,
+        )
+    )
+    return {(r.id, r.user_id): _room(r) for r in rows}
+
+
+async def set_receipts(
+    conn: AsyncConnection, room_id: str, user_id: str, delivered_up_to: int, read_up_to: int
+) -> None:
+    await conn.execute(
+        update(memberships)
+        .where(memberships.c.room_id == room_id, memberships.c.user_id == user_id)
+        .values(delivered_up_to=delivered_up_to, read_up_to=read_up_to)
+    )
+
+
+async def unread_counts(conn: AsyncConnection, user_id: str) -> dict[str, int]:
+    rows = await conn.execute(
+        select(messages.c.room_id, func.count())
+        .join(
+            memberships,
+            and_(memberships.c.room_id == messages.c.room_id, memberships.c.user_id == user_id),
+        )
+        .where(
+            memberships.c.state == State.JOIN.value,
+            messages.c.position > memberships.c.read_up_to,
+            messages.c.sender_id != user_id,
+            messages.c.deleted_at.is_(None),
+        )
+        .group_by(messages.c.room_id)
+    )
+    return {r[0]: int(r[1]) for r in rows}
+
+
+# -- blocks --------------------------------------------------------------------------
+async def blocked_pairs(
+    conn: AsyncConnection, pairs: Iterable[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Of these (blocker, blocked) pairs, the ones that exist."""
+    wanted = list(set(pairs))
+    if not wanted:
+        return set()
+    rows = await conn.execute(
+        select(blocks.c.blocker_id, blocks.c.blocked_id).where(
+            tuple_(blocks.c.blocker_id, blocks.c.blocked_id).in_(wanted)
+        )
+    )
+    return {(r[0], r[1]) for r in rows}
+
+
+async def either_blocked(conn: AsyncConnection, a: str, b: str) -> bool:
+    return bool(await blocked_pairs(conn, [(a, b), (b, a)]))
+
+
+async def insert_block(conn: AsyncConnection, blocker: str, blocked: str, now: datetime) -> bool:
+    if await blocked_pairs(conn, [(blocker, blocked)]):
+        return False
+    await conn.execute(
+        insert(blocks).values(blocker_id=blocker, blocked_id=blocked, created_at=now)
+    )
+    return True
+
+
+async def delete_block(conn: AsyncConnection, blocker: str, blocked: str) -> None:
+    await conn.execute(
+        delete(blocks).where(blocks.c.blocker_id == blocker, blocks.c.blocked_id == blocked)
+    )
+
+
+async def list_blocks(conn: AsyncConnection, blocker: str) -> list[tuple[str, datetime]]:
+    rows = await conn.execute(
+        select(blocks.c.blocked_id, blocks.c.created_at)
+        .where(blocks.c.blocker_id == blocker)
+        .order_by(blocks.c.created_at)
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+# -- messages ------------------------------------------------------------------------
+async def insert_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    await conn.execute(insert(messages), rows)
+
+
+async def messages_by_client_ids(
+    conn: AsyncConnection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Row[Any]]:
+    wanted = list(set(keys))
+    rows = await conn.execute(
+        select(messages).where(tuple_(messages.c.sender_id, messages.c.client_msg_id).in_(wanted))
+    )
+    return {(r.sender_id, r.client_msg_id): r for r in rows}
+
+
+async def messages_by_ids(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, Row[Any]]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = await conn.execute(select(messages).where(messages.c.id.in_(wanted)))
+    return {r.id: r for r in rows}
+
+
+async def get_message(conn: AsyncConnection, message_id: str) -> Row[Any] | None:
+    return (await conn.execute(select(messages).where(messages.c.id == message_id))).first()
+
+
+async def update_message(conn: AsyncConnection, message_id: str, values: dict[str, Any]) -> None:
+    await conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
+
+
+async def history(
+    conn: AsyncConnection, room_id: str, *, before: int | None, after: int | None, limit: int
+) -> list[Row[Any]]:
+    """Up to `limit` messages of the room, oldest first, before or after a position."""
+    stmt = select(messages).where(messages.c.room_id == room_id)
+    if after is not None:
+        stmt = stmt.where(messages.c.position > after).order_by(messages.c.position).limit(limit)
+        return list((await conn.execute(stmt)).all())
+    if before is not None:
+        stmt = stmt.where(messages.c.position < before)
+    stmt = stmt.order_by(messages.c.position.desc()).limit(limit)
+    return list(reversed((await conn.execute(stmt)).all()))
+
+
+async def last_position(conn: AsyncConnection, room_id: str) -> int:
+    value = (
+        await conn.execute(
+            select(func.max(messages.c.position)).where(messages.c.room_id == room_id)
+        )
+    ).scalar_one()
+    return int(value or 0)
+
+
+# -- reactions -----------------------------------------------------------------------
+async def add_reaction(
+    conn: AsyncConnection, message_id: str, user_id: str, emoji: str, now: datetime
+) -> bool:
+    exists = (
+        await conn.execute(
+            select(reactions.c.emoji).where(
+                reactions.c.message_id == message_id,
+                reactions.c.user_id == user_id,
+                reactions.c.emoji == emoji,
+            )
+        )
+    ).first()
+    if exists:
+        return False
+    await conn.execute(
+        insert(reactions).values(
+            message_id=message_id, user_id=user_id, emoji=emoji, created_at=now
+        )
+    )
+    return True
+
+
+async def remove_reaction(conn: AsyncConnection, message_id: str, user_id: str, emoji: str) -> bool:
+    result = await conn.execute(
+        delete(reactions).where(
+            reactions.c.message_id == message_id,
+            reactions.c.user_id == user_id,
+            reactions.c.emoji == emoji,
+        )
+    )
+    return bool(result.rowcount)
+
+
+async def clear_reactions(conn: AsyncConnection, message_id: str) -> None:
+    await conn.execute(delete(reactions).where(reactions.c.message_id == message_id))
+
+
+async def reactions_of(
+    conn: AsyncConnection, message_ids: Sequence[str]
+) -> dict[str, dict[str, list[str]]]:
+    """{message id: {emoji: [user ids]}} for these messages."""
+    if not message_ids:
+        return {}
+    rows = await conn.execute(
+        select(reactions.c.message_id, reactions.c.emoji, reactions.c.user_id)
+        .where(reactions.c.message_id.in_(list(message_ids)))
+        .order_by(reactions.c.created_at)
+    )
+    out: dict[str, dict[str, list[str]]] = {}
+    for message_id, emoji, user_id in rows:
+        out.setdefault(message_id, {}).setdefault(emoji, []).append(user_id)
+    return out

@@ -1,0 +1,264 @@
+"""Sending messages: many concurrent sends are committed together (group commit).
+
+The hot path of obrolan. A send waits in a queue; one task takes everything waiting,
+checks it, and writes all of it in one transaction: a few queries for the whole batch
+(membership, blocks, retries, reply targets), one insert of events and one of messages,
+then one commit. Each sender is acknowledged only after that commit (ARCHITECTURE 1).
+Batches form on their own: while one commits, the next accumulates, so a quiet server
+commits each message at once and a busy one amortises the commit over many.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from obrolan.accounts.keys import DataKeys, seal_text
+from obrolan.chat import store
+from obrolan.chat.rules import Kind
+from obrolan.chat.views import message_aad, message_view, message_views
+from obrolan.clock import Clock
+from obrolan.errors import Forbidden, Invalid, NotFound, ObrolanError
+from obrolan.ids import new_id
+from obrolan.ops.metrics import Metrics
+from obrolan.realtime.stream import EventStream, NewEvent, Transaction
+
+MAX_BATCH = 512
+
+
+@dataclass(slots=True)
+class SendRequest:
+    sender_id: str
+    room_id: str
+    client_msg_id: str
+    body: str
+    reply_to: str | None
+    submitted_at: float
+    future: asyncio.Future[SendResult] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    message: dict[str, Any]
+    duplicate: bool
+
+    @property
+    def position(self) -> int:
+        position: int = self.message["position"]
+        return position
+
+
+class MessageWriter:
+    def __init__(
+        self, stream: EventStream, data_keys: DataKeys, clock: Clock, metrics: Metrics
+    ) -> None:
+        self.stream = stream
+        self.data_keys = data_keys
+        self.clock = clock
+        self.metrics = metrics
+        self._queue: asyncio.Queue[SendRequest | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="obrolan-message-writer")
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop."""
+        if self._task is not None:
+            self._queue.put_nowait(None)
+            await self._task
+            self._task = None
+
+    async def send(
+        self, sender_id: str, room_id: str, client_msg_id: str, body: str, reply_to: str | None
+    ) -> SendResult:
+        if self._task is None or self._task.done():
+            raise RuntimeError("the message writer is not running")
+        future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(
+            SendRequest(
+                sender_id, room_id, client_msg_id, body, reply_to, self.clock.monotonic(), future
+            )
+        )
+        return await future
+
+    async def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = await self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            await self._write_safely(batch)
+
+    async def _write_safely(self, batch: list[SendRequest]) -> None:
+        try:
+            await self._write(batch)
+        except Exception as exc:
+            if len(batch) > 1:
+                # One bad send (a race on PostgreSQL, say) must not fail the others.
+                for request in batch:
+                    await self._write_safely([request])
+                return
+            if not batch[0].future.done():
+                batch[0].future.set_exception(exc)
+
+    async def _write(self, batch: list[SendRequest]) -> None:
+        results: dict[int, SendResult | ObrolanError] = {}
+        async with self.stream.transaction() as tx:
+            accepted, repeats = await self._check(tx, batch, results)
+            if accepted:
+                await self._store(tx, accepted, results)
+        for i, first in repeats.items():
+            outcome = results[first]
+            results[i] = (
+                SendResult(outcome.message, True) if isinstance(outcome, SendResult) else outcome
+            )
+        # Committed (and published): acknowledge.
+        done = self.clock.monotonic()
+        for i, request in enumerate(batch):
+            outcome = results[i]
+            if request.future.done():
+                continue
+            if isinstance(outcome, ObrolanError):
+                request.future.set_exception(outcome)
+            else:
+                request.future.set_result(outcome)
+                if not outcome.duplicate:
+                    self.metrics.send_to_commit.observe(done - request.submitted_at)
+        stored = sum(1 for r in results.values() if isinstance(r, SendResult) and not r.duplicate)
+        if stored:
+            self.metrics.messages_sent.inc(stored)
+            self.metrics.write_batch_size.observe(stored)
+
+    async def _check(
+        self,
+        tx: Transaction,
+        batch: list[SendRequest],
+        results: dict[int, SendResult | ObrolanError],
+    ) -> tuple[list[tuple[int, SendRequest]], dict[int, int]]:
+        """Authorise the batch and answer retries.
+
+        Returns the sends to store, and the sends repeated within this batch (a client
+        retrying before its first ack) with the index of the copy that is stored.
+        """
+        conn = tx.conn
+        joined = await store.joined_pairs(conn, ((r.room_id, r.sender_id) for r in batch))
+        blocked = await store.blocked_pairs(conn, _direct_block_pairs(batch, joined))
+        replies = await store.messages_by_ids(conn, (r.reply_to for r in batch if r.reply_to))
+        earlier = await store.messages_by_client_ids(
+            conn, ((r.sender_id, r.client_msg_id) for r in batch)
+        )
+        retried: dict[tuple[str, str], dict[str, Any]] = {}
+        if earlier:
+            keys = await self.data_keys.get_many(conn, (row.sender_id for row in earlier.values()))
+            retried = dict(zip(earlier, message_views(list(earlier.values()), keys), strict=True))
+        accepted: list[tuple[int, SendRequest]] = []
+        first_in_batch: dict[tuple[str, str], int] = {}
+        repeats: dict[int, int] = {}
+        for i, r in enumerate(batch):
+            key = (r.sender_id, r.client_msg_id)
+            if key in earlier:
+                results[i] = SendResult(retried[key], duplicate=True)
+                continue
+            if key in first_in_batch:
+                repeats[i] = first_in_batch[key]
+                continue
+            room = joined.get((r.room_id, r.sender_id))
+            if room is None:
+                results[i] = NotFound("room not found, or you are not in it", field="room_id")
+                continue
+            if room.kind is Kind.DIRECT and _other_party(room, r.sender_id) in _blockers(
+                blocked, r.sender_id
+            ):
+                results[i] = Forbidden("you cannot message this person", type_slug="blocked")
+                continue
+            if r.reply_to is not None:
+                target = replies.get(r.reply_to)
+                if target is None or target.room_id != r.room_id:
+                    results[i] = Invalid("reply_to is not a message of this room", field="reply_to")
+                    continue
+            first_in_batch[key] = i
+            accepted.append((i, r))
+        return accepted, repeats
+
+    async def _store(
+        self,
+        tx: Transaction,
+        accepted: list[tuple[int, SendRequest]],
+        results: dict[int, SendResult | ObrolanError],
+    ) -> None:
+        keys = await self.data_keys.get_many(tx.conn, (r.sender_id for _, r in accepted))
+        rows: list[dict[str, Any]] = []
+        new_events: list[NewEvent] = []
+        for _, r in accepted:
+            message_id = new_id()
+            key = keys.get(r.sender_id)
+            if key is None:
+                raise Forbidden("this account can no longer send")
+            row = {
+                "id": message_id,
+                "room_id": r.room_id,
+                "sender_id": r.sender_id,
+                "client_msg_id": r.client_msg_id,
+                "position": 0,
+                "body_enc": seal_text(key, r.body, message_aad(message_id)),
+                "reply_to_id": r.reply_to,
+                "created_at": tx.now,
+                "edited_at": None,
+                "deleted_at": None,
+            }
+            rows.append(row)
+            new_events.append(
+                NewEvent(
+                    kind="message.created",
+                    room_id=r.room_id,
+                    actor_id=r.sender_id,
+                    message_id=message_id,
+                    data=message_view(_Row(row), r.body),
+                    store_data=False,  # R6: the text lives only in the sealed message row
+                )
+            )
+        positions = await tx.append(*new_events)
+        for row, event, position in zip(rows, new_events, positions, strict=True):
+            row["position"] = position
+            event.data["position"] = position
+        await store.insert_messages(tx.conn, rows)
+        for (i, _), event in zip(accepted, new_events, strict=True):
+            results[i] = SendResult(event.data, duplicate=False)
+
+
+class _Row:
+    """Attribute access to a message row that is about to be inserted."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+def _other_party(room: store.RoomRow, me: str) -> str:
+    a, _, b = (room.direct_key or ":").partition(":")
+    return b if a == me else a
+
+
+def _direct_block_pairs(
+    batch: list[SendRequest], joined: dict[tuple[str, str], store.RoomRow]
+) -> list[tuple[str, str]]:
+    pairs = []
+    for r in batch:
+        room = joined.get((r.room_id, r.sender_id))
+        if room is not None and room.kind is Kind.DIRECT:
+            other = _other_party(room, r.sender_id)
+            pairs += [(other, r.sender_id), (r.sender_id, other)]
+    return pairs
+
+
+def _blockers(blocked: set[tuple[str, str]], me: str) -> set[str]:
+    """People who blocked me or whom I blocked: either way no direct messages (R18)."""
+    return {a for a, b in blocked if b == me} | {b for a, b in blocked if a == me}

@@ -1,0 +1,291 @@
+"""The WebSocket endpoint `/ws`: hello, replay, live events and client requests.
+
+The protocol is written down in docs/protocol.md. This module only speaks it: every
+decision (who may send where, what a receipt may say) is made by the services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import orjson
+import structlog
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from obrolan.accounts.principal import Principal
+from obrolan.errors import Invalid, ObrolanError, PayloadTooLarge
+from obrolan.realtime.frames import dumps, error_frame
+from obrolan.realtime.hub import CLOSE_UNAUTHENTICATED, Connection
+from obrolan.services import Services
+
+router = APIRouter()
+log = structlog.get_logger("obrolan.ws")
+
+HELLO_TIMEOUT_SECONDS = 10.0
+CLOSE_NO_HELLO = 4400
+MAX_IN_FLIGHT = 64  # concurrent requests per socket; more wait their turn
+
+
+@router.websocket("/ws")
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    await Gateway(websocket.app.state.services, websocket).run()
+
+
+class Gateway:
+    def __init__(self, services: Services, websocket: WebSocket) -> None:
+        self.services = services
+        self.ws = websocket
+        self.conn: Connection | None = None
+        self.principal: Principal | None = None
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        await self.ws.accept()
+        hello = await self._hello()
+        if hello is None:
+            return
+        principal, since = hello
+        conn = await self._register(principal)
+        pump = asyncio.create_task(self._pump(conn))
+        try:
+            await self._replay(conn, since)
+            await self._receive_loop(conn)
+        finally:
+            conn.close()
+            for task in list(self._tasks):
+                task.cancel()
+            if self.services.hub.unregister(conn):
+                self._presence(conn, "offline")
+            self.services.metrics.open_connections.set(self.services.hub.connection_count())
+            with contextlib.suppress(Exception):
+                await pump
+
+    # -- connecting --------------------------------------------------------------------
+    async def _hello(self) -> tuple[Principal, int | None] | None:
+        try:
+            text = await asyncio.wait_for(self.ws.receive_text(), HELLO_TIMEOUT_SECONDS)
+            frame = orjson.loads(text)
+            if not isinstance(frame, dict) or frame.get("type") != "hello":
+                raise Invalid("the first frame must be hello", field="type")
+            token = frame.get("token")
+            since = frame.get("since")
+            if not isinstance(token, str) or not token or len(token) > 512:
+                raise Invalid("hello needs a token", field="token")
+            if since is not None and (not isinstance(since, int) or since < 0):
+                raise Invalid("since is a stream position (an integer ≥ 0)", field="since")
+        except (TimeoutError, WebSocketDisconnect, KeyError, RuntimeError):
+            await self._close(CLOSE_NO_HELLO)
+            return None
+        except orjson.JSONDecodeError:
+            await self._fail(None, Invalid("frames are JSON objects"), CLOSE_NO_HELLO)
+            return None
+        except Invalid as exc:
+            await self._fail(
+                frame.get("id") if isinstance(frame, dict) else None, exc, CLOSE_NO_HELLO
+            )
+            return None
+        try:
+            principal = await self.services.accounts.authenticate(token)
+        except ObrolanError as exc:
+            await self._fail(None, exc, CLOSE_UNAUTHENTICATED)
+            return None
+        return principal, since
+
+    async def _register(self, principal: Principal) -> Connection:
+        """Subscribe to the person's rooms first, so nothing committed from now on is missed."""
+        services = self.services
+        conn = Connection(principal.user_id, principal.session_id)
+        async with services.db.read() as db:
+            room_ids = await services.chat.joined_room_ids(db, principal.user_id)
+        first = services.hub.register(conn, room_ids)
+        async with services.db.read() as db:
+            head = await services.stream.head(db)
+        self.conn, self.principal = conn, principal
+        conn.send(
+            dumps(
+                {
+                    "type": "ready",
+                    "user_id": principal.user_id,
+                    "session_id": principal.session_id,
+                    "position": head,
+                }
+            )
+        )
+        conn.last_position = head
+        if first:
+            self._presence(conn, "online")
+        services.metrics.open_connections.set(services.hub.connection_count())
+        return conn
+
+    async def _replay(self, conn: Connection, since: int | None) -> None:
+        """Everything after `since` from the database, then the live events held meanwhile."""
+        if since is not None:
+            conn.last_position = since
+            batch_size = self.services.settings.ws_replay_batch
+            while True:
+                async with self.services.db.read() as db:
+                    room_ids = await self.services.chat.joined_room_ids(db, conn.user_id)
+                    frames = await self.services.stream.read_since(
+                        db, conn.user_id, room_ids, conn.last_position, batch_size
+                    )
+                for position, frame in frames:
+                    conn.last_position = position
+                    conn.send(frame)
+                if len(frames) < batch_size:
+                    break
+        conn.go_live()
+
+    async def _pump(self, conn: Connection) -> None:
+        """Write queued frames to the socket, in order; close when the hub says so."""
+        while True:
+            frame = await conn.queue.get()
+            if frame is None:
+                await self._close(conn.close_code)
+                return
+            try:
+                await self.ws.send_text(frame)
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                return
+
+    # -- requests ----------------------------------------------------------------------
+    async def _receive_loop(self, conn: Connection) -> None:
+        max_bytes = self.services.settings.max_ws_frame_bytes
+        while not conn.closed:
+            try:
+                message = await self.ws.receive()
+            except (WebSocketDisconnect, RuntimeError):
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text")
+            if raw is None and message.get("bytes") is not None:
+                raw = message["bytes"].decode("utf-8", "replace")
+            if raw is None:
+                continue
+            if len(raw) > max_bytes:
+                self._reply_error(None, PayloadTooLarge(f"frames are at most {max_bytes} bytes"))
+                continue
+            try:
+                frame = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                self._reply_error(None, Invalid("frames are JSON objects"))
+                continue
+            if not isinstance(frame, dict):
+                self._reply_error(None, Invalid("frames are JSON objects"))
+                continue
+            await self._dispatch(conn, frame)
+
+    async def _dispatch(self, conn: Connection, frame: dict[str, Any]) -> None:
+        request_id = frame.get("id")
+        if request_id is not None and not (
+            isinstance(request_id, int) or (isinstance(request_id, str) and len(request_id) <= 64)
+        ):
+            self._reply_error(None, Invalid("id is a string of at most 64 characters", field="id"))
+            return
+        kind = frame.get("type")
+        if kind == "send":
+            await self._spawn(self._send(conn, request_id, frame))
+        elif kind == "receipt":
+            await self._spawn(self._receipt(conn, request_id, frame))
+        elif kind == "typing":
+            self._typing(conn, request_id, frame)
+        elif kind == "ping":
+            conn.send(dumps({"type": "pong", "id": request_id}))
+        else:
+            self._reply_error(request_id, Invalid(f"unknown frame type {kind!r}", field="type"))
+
+    async def _spawn(self, work: Any) -> None:
+        # Requests run concurrently so a client may pipeline sends; the semaphore bounds
+        # them. Tasks start in arrival order, and the writer queues in that order.
+        await self._in_flight.acquire()
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._in_flight.release()
+
+    async def _send(self, conn: Connection, request_id: Any, frame: dict[str, Any]) -> None:
+        try:
+            room_id = _text(frame, "room_id", 26)
+            client_msg_id = _text(frame, "client_msg_id", 64)
+            body = frame.get("body")
+            if not isinstance(body, str):
+                raise Invalid("body is text", field="body")
+            reply_to = frame.get("reply_to")
+            if reply_to is not None:
+                reply_to = _text(frame, "reply_to", 26)
+            result = await self.services.chat.send(
+                conn.user_id, room_id, client_msg_id, body, reply_to
+            )
+        except ObrolanError as exc:
+            self._reply_error(request_id, exc)
+            return
+        ack: dict[str, Any] = {
+            "type": "ack",
+            "id": request_id,
+            "position": result.position,
+            "message": result.message,
+        }
+        if result.duplicate:
+            ack["duplicate"] = True
+        conn.send(dumps(ack))
+
+    async def _receipt(self, conn: Connection, request_id: Any, frame: dict[str, Any]) -> None:
+        try:
+            room_id = _text(frame, "room_id", 26)
+            delivered = _position(frame, "delivered_up_to")
+            read = _position(frame, "read_up_to")
+            await self.services.chat.mark(conn.user_id, room_id, delivered, read)
+        except ObrolanError as exc:
+            self._reply_error(request_id, exc)
+
+    def _typing(self, conn: Connection, request_id: Any, frame: dict[str, Any]) -> None:
+        room_id = frame.get("room_id")
+        if not isinstance(room_id, str) or room_id not in conn.rooms:
+            self._reply_error(request_id, Invalid("not a room you are in", field="room_id"))
+            return
+        typing = bool(frame.get("typing", True))
+        out = dumps(
+            {"type": "typing", "room_id": room_id, "user_id": conn.user_id, "typing": typing}
+        )
+        self.services.hub.broadcast_ephemeral([room_id], out, exclude_user=conn.user_id)
+
+    # -- helpers -----------------------------------------------------------------------
+    def _presence(self, conn: Connection, status: str) -> None:
+        frame = dumps({"type": "presence", "user_id": conn.user_id, "status": status})
+        self.services.hub.broadcast_ephemeral(conn.rooms, frame, exclude_user=conn.user_id)
+
+    def _reply_error(self, request_id: Any, error: ObrolanError) -> None:
+        if self.conn is not None:
+            self.conn.send(dumps(error_frame(request_id, error.to_dict())))
+
+    async def _fail(self, request_id: Any, error: ObrolanError, code: int) -> None:
+        with contextlib.suppress(Exception):
+            await self.ws.send_text(dumps(error_frame(request_id, error.to_dict())))
+        await self._close(code)
+
+    async def _close(self, code: int) -> None:
+        with contextlib.suppress(Exception):
+            await self.ws.close(code)
+
+
+def _text(frame: dict[str, Any], field: str, max_length: int) -> str:
+    value = frame.get(field)
+    if not isinstance(value, str) or not 1 <= len(value) <= max_length:
+        raise Invalid(f"{field} is text of 1 to {max_length} characters", field=field)
+    return value
+
+
+def _position(frame: dict[str, Any], field: str) -> int | None:
+    value = frame.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise Invalid(f"{field} is a stream position (an integer ≥ 0)", field=field)
+    return value

@@ -1,0 +1,215 @@
+"""The pure account rules, without a server: names, passwords, contacts, throttling, TOTP."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import phonenumbers
+import pyotp
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from obrolan.accounts.rules import (
+    check_password_strength,
+    login_retry_after,
+    normalise_display_name,
+    normalise_email,
+    normalise_phone,
+    normalise_username,
+    totp_code_matches,
+)
+from obrolan.errors import Invalid
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def _invalid_field(call: object) -> str | None:
+    assert callable(call)
+    with pytest.raises(Invalid) as raised:
+        call()
+    return raised.value.field
+
+
+# -- usernames and display names -----------------------------------------------------
+def test_f1_username_is_stored_lowercase() -> None:
+    assert normalise_username("Sari.W_99") == "sari.w_99"
+
+
+@pytest.mark.parametrize("bad", ["ab", "a" * 33, "sari w", "sári", "sari-w", "", "sari@x"])
+def test_f1_username_outside_the_rule_is_refused(bad: str) -> None:
+    assert _invalid_field(lambda: normalise_username(bad)) == "username"
+
+
+def test_display_name_is_trimmed_and_bounded() -> None:
+    assert normalise_display_name("  Sari Wulandari ") == "Sari Wulandari"
+    assert _invalid_field(lambda: normalise_display_name("   ")) == "display_name"
+    assert _invalid_field(lambda: normalise_display_name("x" * 65)) == "display_name"
+
+
+# -- passwords -----------------------------------------------------------------------
+def test_r17_a_long_uncommon_password_passes() -> None:
+    check_password_strength("correct horse battery staple", username="sari")
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("pendek123", "short"),
+        ("x" * 201, "overlong"),
+        ("SariWulan99", "the username, in other case"),
+        ("Password123", "common, in other case"),
+        ("sayangkamu", "common in Indonesia"),
+        ("zzzzzzzzzzzz", "one character repeated"),
+    ],
+)
+def test_r17_weak_passwords_are_refused(password: str, why: str) -> None:
+    field = _invalid_field(lambda: check_password_strength(password, username="sariwulan99"))
+    assert field == "password", why
+
+
+# -- email ---------------------------------------------------------------------------
+def test_email_is_normalised_to_lowercase() -> None:
+    assert normalise_email("Siti.Nur@Contoh.CO.ID") == "siti.nur@contoh.co.id"
+
+
+@pytest.mark.parametrize(
+    "bad", ["siti", "siti@", "@contoh.id", "siti@@contoh.id", "a" * 250 + "@x.id"]
+)
+def test_invalid_email_names_the_field(bad: str) -> None:
+    assert _invalid_field(lambda: normalise_email(bad)) == "email"
+
+
+# -- phone numbers -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "0812-3456-7890",
+        "081234567890",
+        "+62 812 3456 7890",
+        "(0812) 3456-7890",
+        "+62-812-3456-7890",
+    ],
+)
+def test_indonesian_numbers_in_any_usual_form_become_e164(typed: str) -> None:
+    assert normalise_phone(typed, "ID") == "+6281234567890"
+
+
+def test_numbers_with_a_country_code_ignore_the_default_region() -> None:
+    assert normalise_phone("+1 650-253-0000", "ID") == "+16502530000"
+
+
+@pytest.mark.parametrize("bad", ["12", "0812", "telepon", "+62 000 0000", "1" * 40, ""])
+def test_invalid_phone_names_the_field(bad: str) -> None:
+    assert _invalid_field(lambda: normalise_phone(bad, "ID")) == "phone"
+
+
+_REGIONS = sorted(
+    region
+    for region in phonenumbers.SUPPORTED_REGIONS
+    if phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+)
+_FORMATS = [
+    phonenumbers.PhoneNumberFormat.NATIONAL,
+    phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+    phonenumbers.PhoneNumberFormat.E164,
+]
+
+
+@settings(deadline=None, max_examples=300)
+@given(
+    region=st.sampled_from(_REGIONS),
+    number_format=st.sampled_from(_FORMATS),
+    separator=st.sampled_from([" ", "-", "", "  "]),
+)
+def test_property_any_written_form_of_a_number_normalises_to_its_e164(
+    region: str, number_format: int, separator: str
+) -> None:
+    number = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    expected = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    written = phonenumbers.format_number(number, number_format).replace(" ", separator)
+    if len(written) > 32:
+        return  # longer than anyone may send; refused by the length rule instead
+    assert normalise_phone(written, region) == expected
+
+
+@settings(deadline=None, max_examples=500)
+@given(typed=st.text(alphabet="0123456789+-() .x#*abc", max_size=40))
+def test_property_normaliser_gives_e164_or_a_phone_error_and_is_idempotent(typed: str) -> None:
+    try:
+        normalised = normalise_phone(typed, "ID")
+    except Invalid as error:
+        assert error.field == "phone"
+        return
+    assert E164.fullmatch(normalised)
+    assert normalise_phone(normalised, "ID") == normalised
+    assert normalise_phone(normalised, "US") == normalised  # E.164 needs no region
+
+
+# -- sign-in throttling --------------------------------------------------------------
+def _ago(*seconds: float) -> list[datetime]:
+    return [NOW - timedelta(seconds=s) for s in seconds]
+
+
+def test_r17_below_the_limit_sign_in_is_allowed() -> None:
+    assert login_retry_after(_ago(10, 20), now=NOW, limit=3, window_seconds=600) is None
+
+
+def test_r17_at_the_limit_wait_until_the_oldest_counted_failure_leaves_the_window() -> None:
+    assert login_retry_after(_ago(10, 20, 100), now=NOW, limit=3, window_seconds=600) == 500
+
+
+def test_r17_past_the_limit_wait_for_the_limit_th_newest_failure() -> None:
+    # Four failures, limit 3: after the oldest leaves there are still three.
+    failures = _ago(100, 10, 590, 20)
+    assert login_retry_after(failures, now=NOW, limit=3, window_seconds=600) == 500
+
+
+def test_r17_failures_outside_the_window_do_not_count() -> None:
+    assert login_retry_after(_ago(10, 700, 900), now=NOW, limit=2, window_seconds=600) is None
+
+
+def test_r17_retry_after_is_at_least_one_second() -> None:
+    assert login_retry_after(_ago(599.9), now=NOW, limit=1, window_seconds=600) == 1
+
+
+@given(
+    offsets=st.lists(st.integers(min_value=0, max_value=1200), max_size=30),
+    limit=st.integers(min_value=1, max_value=10),
+    window=st.integers(min_value=1, max_value=900),
+)
+def test_property_r17_waiting_retry_after_seconds_is_exactly_enough(
+    offsets: list[int], limit: int, window: int
+) -> None:
+    failures = _ago(*offsets)
+    wait = login_retry_after(failures, now=NOW, limit=limit, window_seconds=window)
+    in_window = [f for f in failures if f > NOW - timedelta(seconds=window)]
+    if wait is None:
+        assert len(in_window) < limit
+        return
+    assert 1 <= wait <= window
+    later = NOW + timedelta(seconds=wait)
+    assert login_retry_after(failures, now=later, limit=limit, window_seconds=window) is None
+    earlier = NOW + timedelta(seconds=wait - 1)
+    assert login_retry_after(failures, now=earlier, limit=limit, window_seconds=window) is not None
+
+
+# -- TOTP ----------------------------------------------------------------------------
+def test_r17_totp_accepts_the_current_code_and_one_step_of_drift() -> None:
+    secret = pyotp.random_base32()
+    totp = pyotp.TOTP(secret)
+    assert totp_code_matches(secret, totp.at(NOW), now=NOW)
+    assert totp_code_matches(secret, totp.at(NOW - timedelta(seconds=30)), now=NOW)
+    code = totp.at(NOW)
+    assert totp_code_matches(secret, f"{code[:3]} {code[3:]}", now=NOW)
+
+
+def test_r17_totp_refuses_old_and_malformed_codes() -> None:
+    secret = pyotp.random_base32()
+    totp = pyotp.TOTP(secret)
+    assert not totp_code_matches(secret, totp.at(NOW - timedelta(minutes=5)), now=NOW)
+    assert not totp_code_matches(secret, "abcdef", now=NOW)
+    assert not totp_code_matches(secret, "١٢٣٤٥٦", now=NOW)  # non-ASCII digits
+    assert not totp_code_matches(secret, "", now=NOW)

@@ -1,0 +1,78 @@
+"""Envelope encryption, key wrapping and the blind index (R6)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from obrolan.crypto import DecryptionError, KekError, KeyRing, load_or_create_kek, open_sealed, seal
+from obrolan.crypto.envelope import new_key
+
+
+@given(st.binary(max_size=5000), st.binary(max_size=100))
+def test_sealed_values_open_only_with_their_key_and_place(plaintext: bytes, where: bytes) -> None:
+    key = new_key()
+    sealed = seal(key, plaintext, where)
+    assert open_sealed(key, sealed, where) == plaintext
+    with pytest.raises(DecryptionError):
+        open_sealed(key, sealed, where + b"-elsewhere")
+    with pytest.raises(DecryptionError):
+        open_sealed(new_key(), sealed, where)
+
+
+def test_tampered_value_does_not_open() -> None:
+    key = new_key()
+    sealed = bytearray(seal(key, b"halo", b"messages.body_enc:m1"))
+    sealed[-1] ^= 1
+    with pytest.raises(DecryptionError):
+        open_sealed(key, bytes(sealed), b"messages.body_enc:m1")
+
+
+def test_same_text_seals_differently_each_time() -> None:
+    key = new_key()
+    assert seal(key, b"halo", b"x") != seal(key, b"halo", b"x")
+
+
+def test_data_keys_unwrap_only_for_their_owner() -> None:
+    ring = KeyRing(os.urandom(32))
+    key, wrapped = ring.new_wrapped_key("u1")
+    assert wrapped != key and key not in wrapped
+    fresh = KeyRing(ring_kek := os.urandom(32))
+    with pytest.raises(DecryptionError):
+        fresh.unwrap("u1", wrapped)
+    same = KeyRing(ring_kek)
+    _, other_wrapped = same.new_wrapped_key("u2")
+    assert same.unwrap("u2", other_wrapped)
+    with pytest.raises(DecryptionError):
+        same.unwrap("u1", other_wrapped)
+
+
+def test_blind_index_is_keyed_and_separates_kinds() -> None:
+    kek = os.urandom(32)
+    a, b = KeyRing(kek), KeyRing(kek)
+    assert a.blind_index("email", "x@y.id") == b.blind_index("email", "x@y.id")
+    assert a.blind_index("email", "x@y.id") != a.blind_index("phone", "x@y.id")
+    assert a.blind_index("email", "x@y.id") != KeyRing(os.urandom(32)).blind_index(
+        "email", "x@y.id"
+    )
+
+
+def test_kek_is_generated_once_private_and_reused(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "kek.key"
+    first = load_or_create_kek("", path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_or_create_kek("", path) == first
+    from_env = base64.b64encode(os.urandom(32)).decode()
+    assert load_or_create_kek(from_env, path) == base64.b64decode(from_env)
+
+
+@pytest.mark.parametrize("bad", ["not base64!!", base64.b64encode(b"short").decode()])
+def test_unusable_kek_is_refused_with_a_reason(bad: str, tmp_path: Path) -> None:
+    with pytest.raises(KekError):
+        load_or_create_kek(bad, tmp_path / "kek.key")

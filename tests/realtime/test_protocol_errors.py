@@ -1,0 +1,67 @@
+"""Bad frames get a typed error frame and the connection survives (ARCHITECTURE 7)."""
+
+from __future__ import annotations
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.support.factories import make_direct, make_user
+from tests.support.server import RunningServer
+from tests.support.ws import WsClient
+
+
+async def test_malformed_frames_get_errors_and_the_socket_survives(server: RunningServer) -> None:
+    ani, budi = await make_user(server), await make_user(server)
+    room = await make_direct(ani, budi)
+    a = await WsClient.open(server.ws_url, ani.token)
+    accepted = await a.send_message(room["id"], "first")
+    assert accepted["type"] == "ack"
+
+    bad_frames = [
+        "this is not json",
+        "[1, 2, 3]",
+        '{"type": "teleport"}',
+        '{"type": "send", "id": "x1", "room_id": "' + room["id"] + '", "body": "no client id"}',
+        '{"type": "send", "id": "x2", "room_id": "'
+        + room["id"]
+        + '", "client_msg_id": "c", "body": 42}',
+        '{"type": "send", "id": "x3", "room_id": "'
+        + room["id"]
+        + '", "client_msg_id": "c", "body": "'
+        + "a" * 4001
+        + '"}',
+        '{"type": "receipt", "id": "x4", "room_id": "' + room["id"] + '", "read_up_to": -5}',
+        '{"type": "typing", "id": "x5", "room_id": "not-my-room"}',
+        '{"type": "ping", "id": {"nested": true}}',
+        "x" * (70 * 1024),
+    ]
+    for raw in bad_frames:
+        await a.send_raw(raw)
+        error = await a.recv_type("error")
+        assert error["error"]["type"].startswith("https://obrolan.dev/problems/")
+        assert error["error"]["status"] in (413, 422)
+        assert error["error"]["detail"]
+
+    after = await a.send_message(room["id"], "still here")
+    assert after["type"] == "ack"
+    page = (await ani.http.get(f"/api/v1/rooms/{room['id']}/messages")).json()
+    assert [m["body"] for m in page["messages"]] == ["first", "still here"]
+    await a.close()
+
+
+async def test_bad_hello_or_token_closes_with_a_reason(server: RunningServer) -> None:
+    async with connect(server.ws_url) as ws:
+        await ws.send('{"type": "hello", "token": "not-a-real-token"}')
+        error = await ws.recv()
+        assert "unauthenticated" in error
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+    async with connect(server.ws_url) as ws:
+        await ws.send('{"type": "send"}')
+        await ws.recv()
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400

@@ -1,0 +1,221 @@
+"""The `obrolan` command: version, migrate, admin create-user, and a real `serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from typer.testing import CliRunner, Result
+
+from obrolan import __version__
+from obrolan.cli import app, redact
+from obrolan.config import Settings
+from obrolan.crypto import fingerprint
+from obrolan.crypto.kek import decode_kek
+from tests.support.factories import login
+from tests.support.server import RunningServer, free_port
+
+KEK = base64.b64encode(b"k" * 32).decode()
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str | None]:
+    """Settings for one CLI run: a fresh data dir, and nothing from the caller's OBROLAN_*."""
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("OBROLAN_")}
+    env.update({"OBROLAN_DATA_DIR": str(data_dir), "OBROLAN_KEK": KEK, **extra})
+    return env
+
+
+def _invoke(args: list[str], env: dict[str, str | None], stdin: str | None = None) -> Result:
+    return CliRunner().invoke(app, args, env=env, input=stdin)
+
+
+def _assert_one_line_error(result: Result) -> None:
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.stderr.startswith("error: ")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_version_prints_package_version() -> None:
+    result = _invoke(["version"], env={})
+
+    assert result.exit_code == 0
+    assert result.stdout.strip() == __version__
+
+
+def test_migrate_creates_tables_in_data_dir(tmp_path: Path) -> None:
+    result = _invoke(["migrate"], _env(tmp_path))
+
+    assert result.exit_code == 0, result.output
+    assert str(tmp_path / "obrolan.db") in result.stdout
+    with sqlite3.connect(tmp_path / "obrolan.db") as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"alembic_version", "users", "user_keys", "rooms", "messages", "events"} <= tables
+
+
+def test_migrate_is_repeatable(tmp_path: Path) -> None:
+    assert _invoke(["migrate"], _env(tmp_path)).exit_code == 0
+    assert _invoke(["migrate"], _env(tmp_path)).exit_code == 0
+
+
+def test_printed_database_url_hides_password() -> None:
+    shown = redact("postgresql+asyncpg://obrolan:s3cret@db.internal:5432/obrolan")
+
+    assert "s3cret" not in shown
+    assert shown == "postgresql+asyncpg://obrolan:***@db.internal:5432/obrolan"
+
+
+async def test_admin_create_user_can_then_log_in(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    assert (await asyncio.to_thread(_invoke, ["migrate"], env)).exit_code == 0
+
+    result = await asyncio.to_thread(
+        _invoke,
+        [
+            "admin",
+            "create-user",
+            "ratna",
+            "--display-name",
+            "Ratna Sari",
+            "--email",
+            "ratna@example.com",
+            "--admin",
+            "--password-stdin",
+        ],
+        env,
+        "kata sandi yang panjang sekali\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "ratna" in result.stdout
+    assert "kata sandi" not in result.output
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'obrolan.db'}",
+        kek=KEK,
+        log_level="warning",
+    )
+    server = RunningServer(settings=settings, clock=None)
+    await server.start()
+    try:
+        token = await login(server, "ratna", "kata sandi yang panjang sekali")
+        async with server.http(token) as http:
+            me = await http.get("/api/v1/me")
+        assert me.status_code == 200, me.text
+        assert me.json()["username"] == "ratna"
+    finally:
+        await server.stop()
+
+
+async def test_admin_create_user_taken_username_is_one_red_line(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    assert (await asyncio.to_thread(_invoke, ["migrate"], env)).exit_code == 0
+    args = ["admin", "create-user", "budi", "--password-stdin"]
+    first = await asyncio.to_thread(_invoke, args, env, "kata sandi yang panjang sekali\n")
+    assert first.exit_code == 0, first.output
+
+    again = await asyncio.to_thread(_invoke, args, env, "kata sandi yang panjang sekali\n")
+
+    _assert_one_line_error(again)
+
+
+async def test_admin_create_user_asks_for_the_password_twice(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    assert (await asyncio.to_thread(_invoke, ["migrate"], env)).exit_code == 0
+    password = "kata sandi yang panjang sekali"
+
+    result = await asyncio.to_thread(
+        _invoke, ["admin", "create-user", "wulan"], env, f"{password}\n{password}\n"
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "created user wulan" in result.stdout
+    assert password not in result.output
+
+
+def test_bad_setting_is_one_red_line(tmp_path: Path) -> None:
+    result = _invoke(["migrate"], _env(tmp_path, OBROLAN_PORT="delapan ribu"))
+
+    _assert_one_line_error(result)
+    assert "OBROLAN_PORT" in result.stderr
+
+
+def test_admin_create_user_with_unusable_key_is_one_red_line(tmp_path: Path) -> None:
+    env = _env(tmp_path, OBROLAN_KEK="not a key")
+
+    result = _invoke(["admin", "create-user", "sari", "--password-stdin"], env, "secret\n")
+
+    _assert_one_line_error(result)
+    assert "key-encryption key" in result.stderr
+
+
+def test_admin_create_user_needs_a_password_on_stdin(tmp_path: Path) -> None:
+    result = _invoke(["admin", "create-user", "sari", "--password-stdin"], _env(tmp_path), "")
+
+    _assert_one_line_error(result)
+
+
+def test_r6_serve_migrates_generates_key_and_logs_json_without_it(tmp_path: Path) -> None:
+    """A fresh `obrolan serve` just works: it migrates, makes a key file, serves, stops."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OBROLAN_")}
+    env.update(OBROLAN_DATA_DIR=str(tmp_path / "var"), OBROLAN_LOG_LEVEL="info")
+    stdout_path, stderr_path = tmp_path / "stdout.log", tmp_path / "stderr.log"
+    command = [str(Path(sys.executable).parent / "obrolan"), "serve", "--port", str(port)]
+    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=out, stderr=err)  # noqa: S603
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=2) as http:
+                _wait_until_ok(http, "/healthz", process, stderr_path)
+                assert http.get("/readyz").status_code == 200
+                answer = http.get("/healthz", headers={"X-Request-Id": "cli-test-1"})
+                assert answer.headers["x-request-id"] == "cli-test-1"
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    # uvicorn re-raises the signal it stopped on, once it has shut down cleanly.
+    assert process.returncode in (0, -signal.SIGTERM), stderr_path.read_text()
+
+    kek_file = tmp_path / "var" / "kek.key"
+    assert kek_file.stat().st_mode & 0o777 == 0o600
+    key_text = kek_file.read_text().strip()
+    stdout, stderr = stdout_path.read_text(), stderr_path.read_text()
+    assert key_text not in stdout and key_text not in stderr
+
+    lines = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    requests = [line for line in lines if line.get("event") == "request"]
+    assert {"/healthz", "/readyz"} <= {line["path"] for line in requests}
+    assert all(line["request_id"] for line in requests)
+    assert any(line["request_id"] == "cli-test-1" for line in requests)
+    fingerprints = [line["fingerprint"] for line in lines if "fingerprint" in line]
+    assert fingerprints == [fingerprint(decode_kek(key_text))]
+    assert "Application shutdown complete." in {line["event"] for line in lines}
+    assert (tmp_path / "var" / "obrolan.db").exists()
+
+
+def _wait_until_ok(
+    http: httpx.Client, path: str, process: subprocess.Popen[bytes], stderr_path: Path
+) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"obrolan serve exited: {stderr_path.read_text()}"
+        try:
+            if http.get(path).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{path} did not answer 200 within 30 s")
