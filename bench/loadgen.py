@@ -18,7 +18,7 @@ import math
 import sys
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -355,6 +355,8 @@ class ScenarioResult:
     server_cpu_pct: float
     client_cpu_pct: float
     other_cpu_pct: float
+    # What the server's own metrics say happened in the window (obrolan only).
+    server_metrics: dict[str, float] = field(default_factory=dict)
 
 
 async def run_scenario(
@@ -365,6 +367,7 @@ async def run_scenario(
     seconds: float,
     warmup: float,
     server_cpu: Callable[[], float],
+    server_counters: Callable[[], Awaitable[dict[str, float]]] | None = None,
 ) -> ScenarioResult:
     recorder = Recorder()
     clients = await connect_clients(url, cast, recorder)
@@ -375,10 +378,12 @@ async def run_scenario(
     ]
     try:
         await asyncio.sleep(warmup)
+        counters0 = await server_counters() if server_counters else {}
         cpu0 = _cpu_sample(server_cpu)
         recorder.open_window(seconds)
         await asyncio.sleep(seconds)
         cpu1 = _cpu_sample(server_cpu)
+        counters1 = await server_counters() if server_counters else {}
     finally:
         stop.set()
         await stop_senders(senders, recorder)
@@ -398,6 +403,7 @@ async def run_scenario(
         max_ms=latencies[-1] / 1e6 if latencies else math.nan,
         errors=recorder.errors,
         **_cpu_use(cpu0, cpu1, seconds),
+        server_metrics=_write_path(counters0, counters1, seconds),
     )
 
 
@@ -413,6 +419,43 @@ def _cpu_use(
         "server_cpu_pct": server,
         "client_cpu_pct": client,
         "other_cpu_pct": max(0.0, machine - server - client),
+    }
+
+
+# obrolan's Prometheus series that tell how sends were committed (src/obrolan/ops/metrics.py).
+_COUNTERS = (
+    "obrolan_message_write_batch_size_sum",
+    "obrolan_message_write_batch_size_count",
+    "obrolan_send_to_commit_seconds_sum",
+    "obrolan_send_to_commit_seconds_count",
+)
+
+
+async def obrolan_counters(base_url: str) -> dict[str, float]:
+    """The write-path counters from obrolan's /metrics (Prometheus text format)."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+        text = (await http.get("/metrics")).text
+    found = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in _COUNTERS:
+            found[name] = float(value)
+    return found
+
+
+def _write_path(
+    before: dict[str, float], after: dict[str, float], seconds: float
+) -> dict[str, float]:
+    """Commits per second, messages per commit and mean send-to-commit time in the window."""
+    delta = {name: after[name] - before.get(name, 0.0) for name in _COUNTERS if name in after}
+    commits = delta.get("obrolan_message_write_batch_size_count", 0.0)
+    committed = delta.get("obrolan_send_to_commit_seconds_count", 0.0)
+    if not commits or not committed:
+        return {}
+    return {
+        "commits_per_s": commits / seconds,
+        "messages_per_commit": delta["obrolan_message_write_batch_size_sum"] / commits,
+        "send_to_commit_ms": 1000 * delta["obrolan_send_to_commit_seconds_sum"] / committed,
     }
 
 
@@ -511,6 +554,7 @@ __all__ = [
     "baseline_cast",
     "big_room",
     "dm_pairs",
+    "obrolan_counters",
     "prepare_idle_tokens",
     "prepare_obrolan",
     "run_idle",

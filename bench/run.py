@@ -7,7 +7,7 @@ bench/results/latest.json. See docs/performance.md.
 
 Environment: BENCH_SECONDS (20), BENCH_WARMUP (2), BENCH_USERS (200),
 BENCH_BIG_ROOM_SENDERS (5), BENCH_IDLE_CONNECTIONS (10000), BENCH_IDLE_ACCOUNTS (100),
-BENCH_IDLE_SESSIONS (sessions per idle account, 10), BENCH_IDLE_SETTLE (5 seconds),
+BENCH_IDLE_SESSIONS (sessions per idle account, 1), BENCH_IDLE_SETTLE (5 seconds),
 BENCH_SCENARIOS (S1,S2,S3).
 """
 
@@ -20,6 +20,8 @@ import platform
 import shutil
 import sys
 import tempfile
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +39,7 @@ from bench.loadgen import (
     baseline_cast,
     big_room,
     dm_pairs,
+    obrolan_counters,
     prepare_idle_tokens,
     prepare_obrolan,
     run_idle,
@@ -48,6 +51,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 MIN_BASELINE_RATIO = 0.5
 MAX_P99_MS = 100.0
 MAX_IDLE_RSS_MIB = 1024.0
+# Other work on the machine above this (share of one core) makes the figures unreliable.
+BUSY_MACHINE_PCT = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +77,7 @@ class BenchConfig:
             big_room_senders=int(env("BENCH_BIG_ROOM_SENDERS", "5")),
             idle_connections=int(env("BENCH_IDLE_CONNECTIONS", "10000")),
             idle_accounts=2 * max(1, int(env("BENCH_IDLE_ACCOUNTS", "100")) // 2),
-            idle_sessions=int(env("BENCH_IDLE_SESSIONS", "10")),
+            idle_sessions=int(env("BENCH_IDLE_SESSIONS", "1")),
             idle_settle=float(env("BENCH_IDLE_SETTLE", "5")),
             scenarios=frozenset(env("BENCH_SCENARIOS", "S1,S2,S3").upper().split(",")),
         )
@@ -89,7 +94,11 @@ def _scenarios(config: BenchConfig, cast: Cast) -> list[Scenario]:
 
 
 def _measure(
-    runner: asyncio.Runner, config: BenchConfig, server: _servers.Server, cast: Cast
+    runner: asyncio.Runner,
+    config: BenchConfig,
+    server: _servers.Server,
+    cast: Cast,
+    counters: Callable[[], Awaitable[dict[str, float]]] | None = None,
 ) -> dict[str, ScenarioResult]:
     results = {}
     for scenario in _scenarios(config, cast):
@@ -102,6 +111,7 @@ def _measure(
                 seconds=config.seconds,
                 warmup=config.warmup,
                 server_cpu=lambda: _proc.cpu_seconds(server.pid),
+                server_counters=counters,
             )
         )
     return results
@@ -115,7 +125,7 @@ def bench_obrolan(
     try:
         print(f"  obrolan: registering {config.users} users …", file=sys.stderr)
         cast = runner.run(prepare_obrolan(server.http_url, config.users))
-        return _measure(runner, config, server, cast)
+        return _measure(runner, config, server, cast, lambda: obrolan_counters(server.http_url))
     finally:
         server.stop()
 
@@ -208,6 +218,13 @@ def print_table(
                 f"{r.p50_ms:>9.1f}{r.p95_ms:>9.1f}{r.p99_ms:>9.1f}{r.errors:>8}"
                 f"{r.server_cpu_pct:>8.0f}%{r.client_cpu_pct:>8.0f}%{r.other_cpu_pct:>6.0f}%"
             )
+        if name in ours and ours[name].server_metrics:
+            w = ours[name].server_metrics
+            print(
+                f"{'':4}obrolan committed {w['commits_per_s']:.0f} batches/s of "
+                f"{w['messages_per_commit']:.1f} messages; send→commit mean "
+                f"{w['send_to_commit_ms']:.1f} ms"
+            )
         if name in ours:
             ratio = _ratio(ours[name], base.get(name))
             print(
@@ -217,9 +234,9 @@ def print_table(
             )
     if idle is not None:
         print(
-            f"\nS3 {idle.connections} idle authenticated sockets "
-            f"({idle.accounts} accounts x {idle.sessions // max(1, idle.accounts)} sessions, "
-            f"{idle.connections // max(1, idle.sessions)} sockets per session), "
+            f"\nS3 {idle.connections} idle authenticated sockets: {idle.accounts} accounts, "
+            f"{idle.sessions // max(1, idle.accounts)} session(s) each, "
+            f"{idle.connections // max(1, idle.sessions)} sockets per session; "
             f"opened in {idle.open_seconds:.1f} s\n"
             f"{'':4}obrolan RSS {idle.rss_mib:.0f} MiB (before connecting {idle.rss_before_mib:.0f}"
             f" MiB, {idle.kib_per_connection:.1f} KiB per socket); "
@@ -244,6 +261,7 @@ def machine_lines(
 
 def write_json(
     config: BenchConfig,
+    background_load: float,
     ours: dict[str, ScenarioResult],
     base: dict[str, ScenarioResult],
     idle: IdleResult | None,
@@ -252,6 +270,7 @@ def write_json(
     document = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
+        "background_load_pct": background_load,
         "config": {**asdict(config), "scenarios": sorted(config.scenarios)},
         "obrolan": {name: asdict(r) for name, r in ours.items()},
         "baseline": {name: asdict(r) for name, r in base.items()},
@@ -266,8 +285,22 @@ def write_json(
     return path
 
 
+def background_load_pct(seconds: float = 1.0) -> float:
+    """How busy the machine is before the bench starts, as a share of one core."""
+    before = _proc.machine_busy_seconds()
+    time.sleep(seconds)
+    return 100 * (_proc.machine_busy_seconds() - before) / seconds
+
+
 def main() -> int:
     config = BenchConfig.from_env()
+    load = background_load_pct()
+    if load > BUSY_MACHINE_PCT:
+        print(
+            f"bench: warning: the machine is already {load:.0f}% busy (of one core) before"
+            " starting; the figures will be low and noisy",
+            file=sys.stderr,
+        )
     # Sockets are files: the generator and (inheriting it) each server need one per
     # connection, and the default soft limit is often 1024.
     _proc.raise_fd_limit(config.idle_connections + 4096)
@@ -287,7 +320,7 @@ def main() -> int:
             raise
     shutil.rmtree(workdir, ignore_errors=True)
     print_table(config, ours, base, idle)
-    print(f"results: {write_json(config, ours, base, idle)}")
+    print(f"results: {write_json(config, load, ours, base, idle)}")
     for line in machine_lines(ours, base, idle):
         print(line)
     nothing_acked = [name for name, r in ours.items() if r.messages == 0]

@@ -8,11 +8,15 @@ instead of skipping it.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
+from obrolan.db.migrate import upgrade_sync
 from tests.support.server import (
     RunningServer,
     create_postgres_database,
@@ -26,24 +30,52 @@ POSTGRES_URL = os.environ.get(
 REQUIRE_SERVICES = os.environ.get("OBROLAN_REQUIRE_SERVICES") == "1"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'obrolan.db'}"
-        return
-    name = f"obrolan_test_{os.getpid()}"
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database, made once per test process and copied for each test."""
+    path = tmp_path_factory.mktemp("template") / "obrolan.db"
+    upgrade_sync(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str | None]:
+    """A migrated PostgreSQL database to clone per test; None when PostgreSQL is absent."""
+    name = f"obrolan_template_{os.getpid()}"
     try:
-        url = await create_postgres_database(POSTGRES_URL, name)
+        url = asyncio.run(create_postgres_database(POSTGRES_URL, name))
     except OSError as exc:
         if REQUIRE_SERVICES:
             pytest.fail(f"PostgreSQL at {POSTGRES_URL} is required but unreachable: {exc}")
-        pytest.skip(f"PostgreSQL at {POSTGRES_URL} unreachable: {exc}")
+        yield None
+        return
+    upgrade_sync(url)
+    yield name
+    asyncio.run(drop_postgres_database(POSTGRES_URL, name))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: Path,
+    postgres_template: str | None,
+) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test, on each backend."""
+    if request.param == "sqlite":
+        shutil.copy(sqlite_template, tmp_path / "obrolan.db")
+        yield f"sqlite+aiosqlite:///{tmp_path / 'obrolan.db'}"
+        return
+    if postgres_template is None:
+        pytest.skip(f"PostgreSQL at {POSTGRES_URL} unreachable")
+    name = f"obrolan_test_{os.getpid()}"
+    url = await create_postgres_database(POSTGRES_URL, name, template=postgres_template)
     yield url
     await drop_postgres_database(POSTGRES_URL, name)
 
 
 @pytest.fixture
-async def server(database_url: str, tmp_path) -> AsyncIterator[RunningServer]:
+async def server(database_url: str, tmp_path: Path) -> AsyncIterator[RunningServer]:
     running = await start_server(database_url, tmp_path)
     try:
         yield running

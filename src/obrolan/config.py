@@ -34,7 +34,12 @@ class Settings(BaseSettings):
     max_room_name_chars: int = 100
     max_ws_frame_bytes: int = 64 * 1024
     ws_replay_batch: int = 500
-    ws_heartbeat_seconds: float = 30.0
+
+    # argon2id cost (R17). The defaults are RFC 9106's second recommendation (t=3,
+    # 64 MiB, p=4), argon2-cffi's own defaults. The test suite lowers them for speed.
+    password_time_cost: int = 3
+    password_memory_kib: int = 64 * 1024
+    password_parallelism: int = 4
 
     # Login throttling (R17).
     login_max_failures_per_account: int = 5

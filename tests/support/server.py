@@ -38,11 +38,11 @@ async def _admin(admin_url: str, *statements: str) -> None:
         await conn.close()
 
 
-async def create_postgres_database(admin_url: str, name: str) -> str:
-    """A fresh, empty PostgreSQL database `name` (dropped first if left over); its URL."""
-    await _admin(
-        admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
-    )
+async def create_postgres_database(admin_url: str, name: str, template: str | None = None) -> str:
+    """A fresh PostgreSQL database `name` (dropped first if left over), empty or a
+    copy of `template`; its URL."""
+    create = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+    await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', create)
     base, _, _ = admin_url.rpartition("/")
     return f"{base}/{name}"
 
@@ -130,6 +130,10 @@ async def start_server(
         kek=base64.b64encode(os.urandom(32)).decode(),
         log_json=True,
         log_level="warning",
+        # Cheap argon2id so the suite is fast; production uses the RFC 9106 defaults.
+        password_time_cost=1,
+        password_memory_kib=1024,
+        password_parallelism=1,
         **overrides,  # type: ignore[arg-type]
     )
     running = RunningServer(settings=settings, clock=clock)

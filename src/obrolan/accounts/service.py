@@ -14,12 +14,13 @@ from typing import Any
 
 import orjson
 import pyotp
+from argon2 import PasswordHasher
 from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts import store
-from obrolan.accounts.keys import DataKeys, aad, open_text, seal_text
+from obrolan.accounts.keys import DataKeys, aad, open_text
 from obrolan.accounts.passwords import Passwords
 from obrolan.accounts.principal import Principal
 from obrolan.accounts.records import (
@@ -39,8 +40,16 @@ from obrolan.accounts.rules import (
     normalise_username,
     totp_code_matches,
 )
-from obrolan.accounts.store import IndexColumn, SessionRow, UserRow
+from obrolan.accounts.store import IndexColumn, UserRow
 from obrolan.accounts.throttle import SignInThrottle
+from obrolan.accounts.views import (
+    account_view,
+    open_device_name,
+    public_view,
+    seal_user_field,
+    sealed_session_fields,
+    session_view,
+)
 from obrolan.clock import Clock
 from obrolan.config import Settings
 from obrolan.crypto import KeyRing
@@ -82,7 +91,13 @@ class AccountsService:
         self.data_keys = data_keys
         self.keyring = keyring
         self.clock = clock
-        self.passwords = Passwords()
+        self.passwords = Passwords(
+            PasswordHasher(
+                time_cost=settings.password_time_cost,
+                memory_cost=settings.password_memory_kib,
+                parallelism=settings.password_parallelism,
+            )
+        )
         self.throttle = SignInThrottle(settings, keyring)
         stream.register_hydrator("session.", self._hydrate_session_events)
 
@@ -118,12 +133,12 @@ class AccountsService:
                     {
                         "id": user_id,
                         "username": username,
-                        "display_name_enc": _seal_user(
+                        "display_name_enc": seal_user_field(
                             key, "display_name_enc", user_id, display_name
                         ),
-                        "email_enc": _seal_user(key, "email_enc", user_id, email),
+                        "email_enc": seal_user_field(key, "email_enc", user_id, email),
                         "email_index": email_index,
-                        "phone_enc": _seal_user(key, "phone_enc", user_id, phone),
+                        "phone_enc": seal_user_field(key, "phone_enc", user_id, phone),
                         "phone_index": phone_index,
                         "password_hash": password_hash,
                         "totp_enabled": False,
@@ -196,15 +211,12 @@ class AccountsService:
                     "id": session_id,
                     "user_id": user.id,
                     "token_hash": token_hash(token),
-                    "device_name_enc": _seal_session(
-                        key, "device_name_enc", session_id, device_name
-                    ),
-                    "ip_address_enc": _seal_session(key, "ip_address_enc", session_id, ip_address),
-                    "user_agent_enc": _seal_session(
+                    **sealed_session_fields(
                         key,
-                        "user_agent_enc",
                         session_id,
-                        (user_agent or "")[:USER_AGENT_MAX_CHARS] or None,
+                        device_name=device_name,
+                        ip_address=ip_address,
+                        user_agent=(user_agent or "")[:USER_AGENT_MAX_CHARS] or None,
                     ),
                     "created_at": tx.now,
                     "last_seen_at": tx.now,
@@ -215,7 +227,7 @@ class AccountsService:
             if others:
                 await self._alert_new_device(tx, user.id, session_id, device_name)
             session = SessionInfo(session_id, device_name, tx.now, tx.now, current=True)
-        return SignIn(token, session, _account(key, user))
+        return SignIn(token, session, account_view(key, user))
 
     # -- sessions --------------------------------------------------------------------
     async def list_sessions(self, principal: Principal) -> list[SessionInfo]:
@@ -223,7 +235,7 @@ class AccountsService:
         async with self.db.read() as conn:
             rows = await store.active_sessions(conn, principal.user_id)
             key = await self.data_keys.get(conn, principal.user_id)
-        return [_session_info(key, row, principal.session_id) for row in rows]
+        return [session_view(key, row, principal.session_id) for row in rows]
 
     async def revoke_session(self, principal: Principal, session_id: str) -> None:
         """End one of the acting person's sessions; its sockets close (NotFound for others')."""
@@ -269,7 +281,7 @@ class AccountsService:
         async with self.db.read() as conn:
             user = await self._require_user(conn, principal.user_id)
             key = await self.data_keys.get(conn, user.id)
-        return _account(key, user)
+        return account_view(key, user)
 
     async def update_profile(self, principal: Principal, changes: ProfileChanges) -> Account:
         """Change the display name, email or phone; email and phone may be removed (R8)."""
@@ -288,23 +300,26 @@ class AccountsService:
             if key is None:
                 raise NotFound("this account was erased")
             if display_name is not None:
-                values["display_name_enc"] = _seal_user(key, "display_name_enc", uid, display_name)
+                values["display_name_enc"] = seal_user_field(
+                    key, "display_name_enc", uid, display_name
+                )
             if changes.email is not KEEP:
                 values["email_index"] = await self._unique_index(tx.conn, "email", email, uid)
-                values["email_enc"] = _seal_user(key, "email_enc", uid, email)
+                values["email_enc"] = seal_user_field(key, "email_enc", uid, email)
             if changes.phone is not KEEP:
                 values["phone_index"] = await self._unique_index(tx.conn, "phone", phone, uid)
-                values["phone_enc"] = _seal_user(key, "phone_enc", uid, phone)
-            if values:
-                await store.update_user(tx.conn, uid, values)
-        return _account(key, user) if not values else await self.me(principal)
+                values["phone_enc"] = seal_user_field(key, "phone_enc", uid, phone)
+            if not values:
+                return account_view(key, user)  # an empty PATCH changes nothing
+            await store.update_user(tx.conn, uid, values)
+        return await self.me(principal)
 
     async def public_profile(self, principal: Principal, user_id: str) -> PublicProfile:
         """What any signed-in person may see of another: id, username, display name."""
         async with self.db.read() as conn:
             user = await self._require_user(conn, user_id)
             key = await self.data_keys.get(conn, user.id)
-        return _public(key, user)
+        return public_view(key, user)
 
     async def find_by_username(self, principal: Principal, username: str) -> PublicProfile:
         """The public profile of the person with exactly this username."""
@@ -313,7 +328,7 @@ class AccountsService:
             if user is None:
                 raise NotFound("no one has this username", field="username")
             key = await self.data_keys.get(conn, user.id)
-        return _public(key, user)
+        return public_view(key, user)
 
     # -- two-step sign-in (TOTP) -----------------------------------------------------
     async def begin_totp(self, principal: Principal) -> TotpSetup:
@@ -327,7 +342,7 @@ class AccountsService:
             await store.update_user(
                 tx.conn,
                 user.id,
-                {"totp_secret_enc": _seal_user(key, "totp_secret_enc", user.id, secret)},
+                {"totp_secret_enc": seal_user_field(key, "totp_secret_enc", user.id, secret)},
             )
         uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=TOTP_ISSUER)
         return TotpSetup(secret, uri)
@@ -463,61 +478,10 @@ class AccountsService:
         hydrated: dict[int, dict[str, Any]] = {}
         for row, sid in alerts:
             session = sessions.get(sid)
-            device_name = (
-                open_text(
-                    keys.get(session.user_id),
-                    session.device_name_enc,
-                    aad("auth_sessions", "device_name_enc", sid),
-                )
-                if session
-                else None
-            )
+            device_name = open_device_name(keys.get(session.user_id), session) if session else None
             hydrated[row.position] = {
                 "session_id": sid,
                 "device_name": device_name,
                 "at": iso(session.created_at if session else row.created_at),
             }
         return hydrated
-
-
-def _seal_user(key: bytes, column: str, user_id: str, value: str | None) -> bytes | None:
-    return seal_text(key, value, aad("users", column, user_id)) if value is not None else None
-
-
-def _seal_session(key: bytes, column: str, session_id: str, value: str | None) -> bytes | None:
-    return (
-        seal_text(key, value, aad("auth_sessions", column, session_id))
-        if value is not None
-        else None
-    )
-
-
-def _open_user(key: bytes | None, user: UserRow, column: str, sealed: bytes | None) -> str | None:
-    return open_text(key, sealed, aad("users", column, user.id))
-
-
-def _account(key: bytes | None, user: UserRow) -> Account:
-    return Account(
-        id=user.id,
-        username=user.username,
-        display_name=_open_user(key, user, "display_name_enc", user.display_name_enc),
-        email=_open_user(key, user, "email_enc", user.email_enc),
-        phone=_open_user(key, user, "phone_enc", user.phone_enc),
-        totp_enabled=user.totp_enabled,
-        is_admin=user.is_admin,
-        created_at=user.created_at,
-    )
-
-
-def _public(key: bytes | None, user: UserRow) -> PublicProfile:
-    display_name = _open_user(key, user, "display_name_enc", user.display_name_enc)
-    return PublicProfile(user.id, user.username, display_name)
-
-
-def _session_info(key: bytes | None, row: SessionRow, current_session_id: str) -> SessionInfo:
-    device_name = open_text(
-        key, row.device_name_enc, aad("auth_sessions", "device_name_enc", row.id)
-    )
-    return SessionInfo(
-        row.id, device_name, row.created_at, row.last_seen_at, row.id == current_session_id
-    )
