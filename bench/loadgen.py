@@ -13,6 +13,7 @@ and rooms come to exist differs (`prepare_obrolan` over REST, `baseline_cast`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import math
 import sys
@@ -30,6 +31,8 @@ from bench._wsclient import LeanSocket, SocketClosed, open_socket
 
 PASSWORD = "obrolan-bench-password-1"  # noqa: S105 (throwaway accounts)
 ACK_TIMEOUT_S = 10.0
+# After the last ack, how long deliveries still owed may take to arrive.
+DRAIN_S = 10.0
 READY_TIMEOUT_S = 15.0
 # Enough to keep setup and connecting fast, few enough not to starve the server.
 REST_CONCURRENCY = 8
@@ -166,15 +169,28 @@ async def prepare_obrolan(base_url: str, n_users: int) -> Cast:
 # -- measuring --------------------------------------------------------------------------
 @dataclass(slots=True)
 class Recorder:
-    """Counts acks and deliveries, and keeps latencies, inside the measuring window."""
+    """Counts acks and deliveries in the measuring window, and times its messages.
+
+    Throughput counts what *arrives* in the window. Latency is taken for every message
+    *sent* in the window, at each recipient, even when it arrives after the window
+    closes: a server that acknowledges faster than it delivers builds a backlog, and
+    sampling by arrival time would leave the slowest deliveries out.
+    """
 
     start_ns: int = 0
     end_ns: int = 0
     acks: int = 0
     deliveries: int = 0
+    # Deliveries owed for messages sent in the window and acknowledged, and those made.
+    owed: int = 0
+    made: int = 0
     errors: int = 0
     first_error: str = ""
+    # Sockets the server closed before the bench did: their recipients stop counting.
+    dropped_sockets: int = 0
+    closing: bool = False
     latencies_ns: array[int] = field(default_factory=lambda: array("q"))
+    progress: asyncio.Event = field(default_factory=asyncio.Event)
 
     def open_window(self, seconds: float) -> None:
         self.start_ns = time.perf_counter_ns()
@@ -182,6 +198,26 @@ class Recorder:
 
     def inside(self, now_ns: int) -> bool:
         return self.start_ns <= now_ns < self.end_ns
+
+    def delivered(self, now_ns: int, sent_ns: int) -> None:
+        if self.inside(now_ns):
+            self.deliveries += 1
+        if self.inside(sent_ns):
+            self.made += 1
+            self.latencies_ns.append(now_ns - sent_ns)
+            self.progress.set()
+
+    def acknowledged(self, now_ns: int, sent_ns: int, recipients: int) -> None:
+        if self.inside(now_ns):
+            self.acks += 1
+        if self.inside(sent_ns):
+            self.owed += recipients
+
+    async def drain(self) -> None:
+        """Wait until every delivery owed for the window's messages has arrived."""
+        while self.made < self.owed:
+            self.progress.clear()
+            await self.progress.wait()
 
     def error(self, what: str) -> None:
         self.errors += 1
@@ -230,7 +266,8 @@ class BenchClient:
         self.sock = sock
         self.user_id = user_id
         self.recorder = recorder
-        self.pending: dict[str, asyncio.Future[bool]] = {}
+        # Request id → the future the ack resolves, with its arrival time (0: refused).
+        self.pending: dict[str, asyncio.Future[int]] = {}
         self._ids = itertools.count(1)
         sock.on_text = self._on_text
         sock.closed.add_done_callback(self._on_closed)
@@ -242,29 +279,25 @@ class BenchClient:
         if kind == "event":
             message = frame.get("data") or {}
             # The sender's own connections get the event too; only others count.
-            if (
-                frame.get("kind") == "message.created"
-                and message.get("sender_id") != self.user_id
-                and self.recorder.inside(now_ns)
-            ):
-                self.recorder.deliveries += 1
-                self.recorder.latencies_ns.append(now_ns - int(message["body"]))
+            if frame.get("kind") == "message.created" and message.get("sender_id") != self.user_id:
+                self.recorder.delivered(now_ns, int(message["body"]))
         elif kind in ("ack", "error"):
             future = self.pending.pop(str(frame.get("id")), None)
             if kind == "error":
                 self.recorder.error(orjson.dumps(frame).decode()[:300])
-            elif self.recorder.inside(now_ns):
-                self.recorder.acks += 1
             if future is not None and not future.done():
-                future.set_result(kind == "ack")
+                future.set_result(now_ns if kind == "ack" else 0)
 
     def _on_closed(self, _: asyncio.Future[None]) -> None:
+        if not self.recorder.closing:
+            self.recorder.dropped_sockets += 1
+            self.recorder.error(f"server closed a socket (code {self.sock.protocol.close_code})")
         for future in self.pending.values():
             if not future.done():
-                future.set_result(False)
+                future.set_result(0)
         self.pending.clear()
 
-    async def send_loop(self, room_id: str, stop: asyncio.Event) -> None:
+    async def send_loop(self, room_id: str, recipients: int, stop: asyncio.Event) -> None:
         """Closed loop: send, wait for the ack, send the next, until `stop`.
 
         No timeout per send (it would cost the generator as much as the send itself):
@@ -273,21 +306,24 @@ class BenchClient:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             request_id = f"{next(self._ids)}"
-            future: asyncio.Future[bool] = loop.create_future()
+            future: asyncio.Future[int] = loop.create_future()
             self.pending[request_id] = future
+            sent_ns = time.perf_counter_ns()
             frame = {
                 "type": "send",
                 "id": request_id,
                 "room_id": room_id,
                 "client_msg_id": f"{self.user_id}-{request_id}",
-                "body": str(time.perf_counter_ns()),
+                "body": str(sent_ns),
             }
             try:
                 self.sock.send_text(orjson.dumps(frame))
             except SocketClosed:
                 self.recorder.error("socket closed by the server")
                 return
-            await future
+            acked_ns = await future
+            if acked_ns:
+                self.recorder.acknowledged(acked_ns, sent_ns, recipients)
             if not self.sock.is_open:
                 self.recorder.error("socket closed by the server")
                 return
@@ -323,23 +359,26 @@ class Scenario:
     title: str
     # (index of the sending user, room it sends to); every user is connected.
     senders: list[tuple[int, str]]
+    # Connections that receive each message, the sender's own not counted.
+    recipients: int
 
 
 def dm_pairs(cast: Cast) -> Scenario:
     senders = [(i, cast.dm_rooms[i // 2]) for i in range(2 * len(cast.dm_rooms))]
-    return Scenario("S1", f"DM pairs ({len(senders)} users, all sending)", senders)
+    return Scenario("S1", f"DM pairs ({len(senders)} users, all sending)", senders, 1)
 
 
 def big_room(cast: Cast, n_senders: int) -> Scenario:
     senders = [(i, cast.big_room) for i in range(n_senders)]
     title = f"big room ({len(cast.users)} members, {n_senders} sending)"
-    return Scenario("S2", title, senders)
+    return Scenario("S2", title, senders, len(cast.users) - 1)
 
 
 @dataclass(frozen=True, slots=True)
 class ScenarioResult:
     name: str
     title: str
+    recipients: int
     seconds: float
     messages: int
     deliveries: int
@@ -350,6 +389,9 @@ class ScenarioResult:
     p99_ms: float
     max_ms: float
     errors: int
+    dropped_sockets: int
+    # Deliveries of window messages still missing DRAIN_S after the last ack.
+    undelivered: int
     # CPU use in the window as a share of one core, to see which side is saturated,
     # and what everything else on the machine took (other work skews the figures).
     server_cpu_pct: float
@@ -373,7 +415,7 @@ async def run_scenario(
     clients = await connect_clients(url, cast, recorder)
     stop = asyncio.Event()
     senders = [
-        asyncio.create_task(clients[index].send_loop(room_id, stop))
+        asyncio.create_task(clients[index].send_loop(room_id, scenario.recipients, stop))
         for index, room_id in scenario.senders
     ]
     try:
@@ -387,11 +429,16 @@ async def run_scenario(
     finally:
         stop.set()
         await stop_senders(senders, recorder)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(DRAIN_S):
+                await recorder.drain()
+        recorder.closing = True
         await _bounded([c.sock.close() for c in clients], CONNECT_CONCURRENCY)
     latencies = sorted(recorder.latencies_ns)
     return ScenarioResult(
         name=scenario.name,
         title=scenario.title,
+        recipients=scenario.recipients,
         seconds=seconds,
         messages=recorder.acks,
         deliveries=recorder.deliveries,
@@ -402,6 +449,8 @@ async def run_scenario(
         p99_ms=percentile_ms(latencies, 0.99),
         max_ms=latencies[-1] / 1e6 if latencies else math.nan,
         errors=recorder.errors,
+        dropped_sockets=recorder.dropped_sockets,
+        undelivered=max(0, recorder.owed - recorder.made),
         **_cpu_use(cpu0, cpu1, seconds),
         server_metrics=_write_path(counters0, counters1, seconds),
     )
@@ -533,10 +582,12 @@ async def run_idle(
     try:
         await asyncio.sleep(settle)
         rss = server_rss()
+        # Only sockets still open count: the server may have closed some meanwhile.
+        still_open = sum(1 for sock in sockets if sock.is_open)
     finally:
         abort_all(sockets)
     return IdleResult(
-        connections=len(sockets),
+        connections=still_open,
         accounts=accounts,
         sessions=len(tokens),
         open_seconds=opened,

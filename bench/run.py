@@ -79,7 +79,9 @@ class BenchConfig:
             idle_accounts=2 * max(1, int(env("BENCH_IDLE_ACCOUNTS", "100")) // 2),
             idle_sessions=int(env("BENCH_IDLE_SESSIONS", "1")),
             idle_settle=float(env("BENCH_IDLE_SETTLE", "5")),
-            scenarios=frozenset(env("BENCH_SCENARIOS", "S1,S2,S3").upper().split(",")),
+            scenarios=frozenset(
+                name.strip() for name in env("BENCH_SCENARIOS", "S1,S2,S3").upper().split(",")
+            ),
         )
 
 
@@ -218,6 +220,9 @@ def print_table(
                 f"{r.p50_ms:>9.1f}{r.p95_ms:>9.1f}{r.p99_ms:>9.1f}{r.errors:>8}"
                 f"{r.server_cpu_pct:>8.0f}%{r.client_cpu_pct:>8.0f}%{r.other_cpu_pct:>6.0f}%"
             )
+        for label, r in (("obrolan", ours.get(name)), ("baseline", base.get(name))):
+            if r is not None:
+                _print_backlog(label, r)
         if name in ours and ours[name].server_metrics:
             w = ours[name].server_metrics
             print(
@@ -243,6 +248,21 @@ def print_table(
             f"target < {MAX_IDLE_RSS_MIB:g} MiB: {_mark(idle.rss_mib < MAX_IDLE_RSS_MIB)}"
         )
     print()
+
+
+def _print_backlog(label: str, r: ScenarioResult) -> None:
+    """Say so when deliveries fell behind acks: the figures then flatter the server."""
+    owed_per_s = r.msgs_per_s * r.recipients
+    if r.undelivered or r.dropped_sockets:
+        print(
+            f"{'':4}{label}: {r.undelivered} deliveries never arrived, "
+            f"{r.dropped_sockets} sockets dropped by the server"
+        )
+    elif owed_per_s and r.deliveries_per_s < 0.95 * owed_per_s:
+        print(
+            f"{'':4}{label}: delivered {r.deliveries_per_s:.0f}/s of the {owed_per_s:.0f}/s "
+            "it acknowledged: a backlog grew during the window (latencies include it)"
+        )
 
 
 def machine_lines(

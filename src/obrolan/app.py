@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from starlette.types import Receive, Scope, Send
 
 from obrolan import __version__
 from obrolan.accounts.api import router as accounts_router
 from obrolan.api import problems
+from obrolan.api.deps import refuse_nul_in_url
 from obrolan.chat.api import router as chat_router
 from obrolan.clock import Clock
 from obrolan.config import Settings
 from obrolan.ops.api import router as ops_router
 from obrolan.ops.logging import RequestIdMiddleware
-from obrolan.realtime.gateway import router as realtime_router
+from obrolan.realtime import gateway
 from obrolan.services import Services, build_services
 
 API_PREFIX = "/api/v1"
@@ -33,7 +35,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         finally:
             await services.close()
 
-    app = FastAPI(
+    app = ObrolanApp(
         title="obrolan",
         version=__version__,
         summary="Self-hosted conversation platform with its privacy promises kept in code.",
@@ -43,7 +45,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     problems.install(app)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(ops_router)
-    app.include_router(accounts_router, prefix=API_PREFIX)
-    app.include_router(chat_router, prefix=API_PREFIX)
-    app.include_router(realtime_router)
+    api_checks = [Depends(refuse_nul_in_url)]
+    app.include_router(accounts_router, prefix=API_PREFIX, dependencies=api_checks)
+    app.include_router(chat_router, prefix=API_PREFIX, dependencies=api_checks)
     return app
+
+
+class ObrolanApp(FastAPI):
+    """FastAPI for HTTP; the WebSocket gateway, spoken to directly, for `/ws`."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == gateway.PATH:
+            await gateway.serve_websocket(self.state.services, scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)

@@ -89,6 +89,14 @@ class RateLimited(ObrolanError):
         self.retry_after = retry_after
 
 
+class InternalError(ObrolanError):
+    """A fault of ours, not of the request: the details go to the log, never to the client."""
+
+    status = 500
+    type_slug = "internal-error"
+    title = "Internal error"
+
+
 class Unavailable(ObrolanError):
     status = 503
     type_slug = "unavailable"

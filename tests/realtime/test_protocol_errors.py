@@ -65,3 +65,32 @@ async def test_bad_hello_or_token_closes_with_a_reason(server: RunningServer) ->
         with pytest.raises(ConnectionClosed) as closed:
             await ws.recv()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+async def test_nul_characters_and_positions_past_64_bits_get_error_frames(
+    server: RunningServer,
+) -> None:
+    """PostgreSQL refuses both; the gateway answers them first, the same on both backends."""
+    ani, budi = await make_user(server), await make_user(server)
+    room = await make_direct(ani, budi)
+    a = await WsClient.open(server.ws_url, ani.token)
+    frames = [
+        {"type": "send", "id": "n1", "room_id": room["id"][:-1] + "\x00", "client_msg_id": "c"},
+        {"type": "send", "id": "n2", "room_id": room["id"], "client_msg_id": "c\x00", "body": "b"},
+        {"type": "send", "id": "n3", "room_id": room["id"], "client_msg_id": "c", "body": "\x00"},
+        {"type": "receipt", "id": "n4", "room_id": room["id"], "read_up_to": 2**63},
+    ]
+    for frame in frames:
+        await a.send(frame)
+        error = await a.recv_type("error")
+        assert error["id"] == frame["id"]
+        assert error["error"]["status"] == 422, error
+    assert (await a.send_message(room["id"], "masih di sini"))["type"] == "ack"
+    await a.close()
+
+    async with connect(server.ws_url) as ws:
+        await ws.send(f'{{"type": "hello", "token": "{ani.token}", "since": {2**64 - 1}}}')
+        assert '"field":"since"' in await ws.recv()
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400

@@ -14,13 +14,10 @@ from obrolan.accounts.rules import (
     PHONE_INPUT_MAX,
     USERNAME_MAX,
 )
+from obrolan.api.inputs import RequestBody
 
 # Room for a few spaces a person may type between the digits; the rule checks the code.
 TOTP_CODE_MAX = 10
-
-
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class _Response(BaseModel):
@@ -28,7 +25,7 @@ class _Response(BaseModel):
 
 
 # -- requests ------------------------------------------------------------------------
-class RegisterRequest(_Request):
+class RegisterRequest(RequestBody):
     username: str = Field(max_length=USERNAME_MAX, examples=["sari.w"])
     password: str = Field(max_length=PASSWORD_MAX)
     display_name: str = Field(max_length=DISPLAY_NAME_MAX, examples=["Sari Wulandari"])
@@ -36,19 +33,19 @@ class RegisterRequest(_Request):
     phone: str | None = Field(default=None, max_length=PHONE_INPUT_MAX, examples=["0812-3456-7890"])
 
 
-class LoginRequest(_Request):
+class LoginRequest(RequestBody):
     username: str = Field(max_length=USERNAME_MAX)
     password: str = Field(max_length=PASSWORD_MAX)
     device_name: str | None = Field(default=None, max_length=DISPLAY_NAME_MAX, examples=["Laptop"])
     totp_code: str | None = Field(default=None, max_length=TOTP_CODE_MAX)
 
 
-class PasswordChangeRequest(_Request):
+class PasswordChangeRequest(RequestBody):
     current_password: str = Field(max_length=PASSWORD_MAX)
     new_password: str = Field(max_length=PASSWORD_MAX)
 
 
-class ProfileUpdateRequest(_Request):
+class ProfileUpdateRequest(RequestBody):
     """Only the fields sent change; `email` or `phone` set to null removes it."""
 
     display_name: str | None = Field(default=None, max_length=DISPLAY_NAME_MAX)
@@ -72,7 +69,7 @@ class ProfileUpdateRequest(_Request):
         )
 
 
-class TotpCodeRequest(_Request):
+class TotpCodeRequest(RequestBody):
     code: str = Field(min_length=6, max_length=TOTP_CODE_MAX, examples=["123456"])
 
 

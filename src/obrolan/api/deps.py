@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the running services and the authenticated principal."""
+"""FastAPI dependencies: the running services, the authenticated principal, URL checks."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from obrolan.accounts.principal import Principal
-from obrolan.errors import Unauthenticated
+from obrolan.api.inputs import NUL, NUL_MESSAGE
+from obrolan.errors import Invalid, Unauthenticated
 from obrolan.services import Services
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/sessions")
@@ -28,6 +29,18 @@ async def get_principal(
     principal = await get_services(request).accounts.authenticate(credentials.credentials)
     request.state.principal = principal
     return principal
+
+
+def refuse_nul_in_url(request: Request) -> None:
+    """A NUL in a path or query parameter is a 422 naming it, before any route reads it.
+
+    Request bodies get the same rule from `obrolan.api.inputs.RequestBody`.
+    """
+    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
+        if NUL in name:
+            raise Invalid(f"a query parameter's name: {NUL_MESSAGE}")
+        if NUL in value:
+            raise Invalid(f"{name}: {NUL_MESSAGE}", field=name)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 
 from obrolan.api.deps import PrincipalDep, ServicesDep
+from obrolan.api.inputs import POSITION_MAX
 from obrolan.chat.schemas import (
     CreateRoom,
     EditMessage,
@@ -131,8 +132,12 @@ async def history(
     room_id: RoomId,
     me: PrincipalDep,
     services: ServicesDep,
-    before: Annotated[int | None, Query(ge=0, description="older than this position")] = None,
-    after: Annotated[int | None, Query(ge=0, description="newer than this position")] = None,
+    before: Annotated[
+        int | None, Query(ge=0, le=POSITION_MAX, description="older than this position")
+    ] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=POSITION_MAX, description="newer than this position")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> dict[str, Any]:
     """A page of messages, oldest first. Without cursors: the newest page."""

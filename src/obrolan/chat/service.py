@@ -161,6 +161,8 @@ class ChatService:
             values = {k: v for k, v in (("name", name), ("topic", topic)) if v is not None}
             if room.kind is not Kind.GROUP and values.get("name") == "":
                 raise Invalid("this room needs a name", field="name")
+            if not values:
+                return room_view(room)  # nothing sent to change: no write, no event
             await store.update_room(tx.conn, room_id, values)
             updated = RoomRow(
                 room.id,

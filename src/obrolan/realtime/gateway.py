@@ -2,6 +2,10 @@
 
 The protocol is written down in docs/protocol.md. This module only speaks it: every
 decision (who may send where, what a receipt may say) is made by the services.
+
+It is a plain ASGI application that app.py puts in front of FastAPI: every frame of
+every socket passes here, and the framework's routing and middleware, made for HTTP
+requests, would wrap each one again (they cost a fifth of the server's time under load).
 """
 
 from __future__ import annotations
@@ -12,39 +16,46 @@ from typing import Any
 
 import orjson
 import structlog
-from fastapi import APIRouter, WebSocket
-from starlette.websockets import WebSocketDisconnect
+from starlette.types import Receive, Scope, Send
 
 from obrolan.accounts.principal import Principal
+from obrolan.api.inputs import NUL, NUL_MESSAGE, POSITION_MAX
 from obrolan.errors import Invalid, ObrolanError, PayloadTooLarge
 from obrolan.realtime.frames import dumps, error_frame
 from obrolan.realtime.hub import CLOSE_UNAUTHENTICATED, Connection
 from obrolan.services import Services
 
-router = APIRouter()
 log = structlog.get_logger("obrolan.ws")
+PATH = "/ws"
 
 HELLO_TIMEOUT_SECONDS = 10.0
 CLOSE_NO_HELLO = 4400
 MAX_IN_FLIGHT = 64  # concurrent requests per socket; more wait their turn
 
 
-@router.websocket("/ws")
-async def websocket_endpoint(websocket: WebSocket) -> None:
-    await Gateway(websocket.app.state.services, websocket).run()
+class Disconnected(Exception):
+    """The client went away."""
+
+
+async def serve_websocket(services: Services, scope: Scope, receive: Receive, send: Send) -> None:
+    """The ASGI entry point for one socket at /ws."""
+    await Gateway(services, receive, send).run()
 
 
 class Gateway:
-    def __init__(self, services: Services, websocket: WebSocket) -> None:
+    def __init__(self, services: Services, receive: Receive, send: Send) -> None:
         self.services = services
-        self.ws = websocket
+        self._asgi_receive = receive
+        self._asgi_send = send
         self.conn: Connection | None = None
         self.principal: Principal | None = None
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        await self.ws.accept()
+        if (await self._asgi_receive())["type"] != "websocket.connect":
+            return
+        await self._asgi_send({"type": "websocket.accept"})
         hello = await self._hello()
         if hello is None:
             return
@@ -67,7 +78,7 @@ class Gateway:
     # -- connecting --------------------------------------------------------------------
     async def _hello(self) -> tuple[Principal, int | None] | None:
         try:
-            text = await asyncio.wait_for(self.ws.receive_text(), HELLO_TIMEOUT_SECONDS)
+            text = await asyncio.wait_for(self._receive_text(), HELLO_TIMEOUT_SECONDS)
             frame = orjson.loads(text)
             if not isinstance(frame, dict) or frame.get("type") != "hello":
                 raise Invalid("the first frame must be hello", field="type")
@@ -75,9 +86,11 @@ class Gateway:
             since = frame.get("since")
             if not isinstance(token, str) or not token or len(token) > 512:
                 raise Invalid("hello needs a token", field="token")
-            if since is not None and (not isinstance(since, int) or since < 0):
-                raise Invalid("since is a stream position (an integer ≥ 0)", field="since")
-        except (TimeoutError, WebSocketDisconnect, KeyError, RuntimeError):
+            if since is not None and (not isinstance(since, int) or not 0 <= since <= POSITION_MAX):
+                raise Invalid(
+                    "since is a stream position (an integer from 0 to 2^63 - 1)", field="since"
+                )
+        except (TimeoutError, Disconnected):
             await self._close(CLOSE_NO_HELLO)
             return None
         except orjson.JSONDecodeError:
@@ -147,18 +160,15 @@ class Gateway:
                 await self._close(conn.close_code)
                 return
             try:
-                await self.ws.send_text(frame)
-            except (WebSocketDisconnect, RuntimeError, OSError):
+                await self._asgi_send({"type": "websocket.send", "text": frame})
+            except OSError:  # uvicorn's ClientDisconnected: the socket is gone
                 return
 
     # -- requests ----------------------------------------------------------------------
     async def _receive_loop(self, conn: Connection) -> None:
         max_bytes = self.services.settings.max_ws_frame_bytes
         while not conn.closed:
-            try:
-                message = await self.ws.receive()
-            except (WebSocketDisconnect, RuntimeError):
-                return
+            message = await self._asgi_receive()
             if message["type"] == "websocket.disconnect":
                 return
             raw = message.get("text")
@@ -217,6 +227,8 @@ class Gateway:
             body = frame.get("body")
             if not isinstance(body, str):
                 raise Invalid("body is text", field="body")
+            if NUL in body:
+                raise Invalid(f"body: {NUL_MESSAGE}", field="body")
             reply_to = frame.get("reply_to")
             if reply_to is not None:
                 reply_to = _text(frame, "reply_to", 26)
@@ -265,20 +277,34 @@ class Gateway:
         if self.conn is not None:
             self.conn.send(dumps(error_frame(request_id, error.to_dict())))
 
+    async def _receive_text(self) -> str:
+        while True:
+            message = await self._asgi_receive()
+            if message["type"] == "websocket.disconnect":
+                raise Disconnected
+            text = message.get("text")
+            if text is None and message.get("bytes") is not None:
+                text = message["bytes"].decode("utf-8", "replace")
+            if text is not None:
+                return str(text)
+
     async def _fail(self, request_id: Any, error: ObrolanError, code: int) -> None:
-        with contextlib.suppress(Exception):
-            await self.ws.send_text(dumps(error_frame(request_id, error.to_dict())))
+        with contextlib.suppress(OSError):
+            frame = dumps(error_frame(request_id, error.to_dict()))
+            await self._asgi_send({"type": "websocket.send", "text": frame})
         await self._close(code)
 
     async def _close(self, code: int) -> None:
-        with contextlib.suppress(Exception):
-            await self.ws.close(code)
+        with contextlib.suppress(OSError):
+            await self._asgi_send({"type": "websocket.close", "code": code})
 
 
 def _text(frame: dict[str, Any], field: str, max_length: int) -> str:
     value = frame.get(field)
     if not isinstance(value, str) or not 1 <= len(value) <= max_length:
         raise Invalid(f"{field} is text of 1 to {max_length} characters", field=field)
+    if NUL in value:
+        raise Invalid(f"{field}: {NUL_MESSAGE}", field=field)
     return value
 
 
@@ -286,6 +312,6 @@ def _position(frame: dict[str, Any], field: str) -> int | None:
     value = frame.get(field)
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise Invalid(f"{field} is a stream position (an integer ≥ 0)", field=field)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= POSITION_MAX:
+        raise Invalid(f"{field} is a stream position (an integer from 0 to 2^63 - 1)", field=field)
     return value

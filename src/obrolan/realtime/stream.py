@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import Row, func, insert, or_, select
+from sqlalchemy import Row, func, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.clock import Clock
@@ -70,8 +70,10 @@ class Transaction:
         An event's `data` is serialised at commit, so the caller may still complete it
         with what the positions tell (a message carries its own position).
         """
+        positions = await _allocate_positions(self.conn, len(new_events))
         rows = [
             {
+                "position": position,
                 "kind": ev.kind,
                 "room_id": ev.room_id,
                 "target_user_id": ev.target_user_id,
@@ -80,12 +82,9 @@ class Transaction:
                 "payload": orjson.dumps(ev.data) if ev.store_data else None,
                 "created_at": self.now,
             }
-            for ev in new_events
+            for position, ev in zip(positions, new_events, strict=True)
         ]
-        result = await self.conn.execute(
-            insert(events).returning(events.c.position, sort_by_parameter_order=True), rows
-        )
-        positions = [row[0] for row in result]
+        await self.conn.execute(insert(events), rows)
         self.appended.extend(zip(positions, new_events, strict=True))
         return positions
 
@@ -101,6 +100,32 @@ class Transaction:
             )
             for pos, ev in self.appended
         ]
+
+
+async def _allocate_positions(conn: AsyncConnection, count: int) -> list[int]:
+    """The next `count` stream positions, in order, never used before.
+
+    Taken in one query and then written in one multi-row insert: asking the database to
+    return generated keys in insertion order makes it insert the rows one at a time.
+    Both forms come from the counter that only ever grows, so a position is never
+    reused even when the newest events have been deleted.
+    """
+    if conn.dialect.name == "sqlite":
+        # AUTOINCREMENT's high-water mark. Callers hold the write lock in a BEGIN
+        # IMMEDIATE transaction, so no one else reads it until we commit.
+        seq = (
+            await conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+        ).scalar()
+        start = int(seq or 0) + 1
+        return list(range(start, start + count))
+    result = await conn.execute(
+        text(
+            "SELECT nextval(pg_get_serial_sequence('events', 'position'))"
+            " FROM generate_series(1, :n)"
+        ),
+        {"n": count},
+    )
+    return sorted(int(row[0]) for row in result)
 
 
 class EventStream:
