@@ -94,3 +94,20 @@ async def test_nul_characters_and_positions_past_64_bits_get_error_frames(
         with pytest.raises(ConnectionClosed) as closed:
             await ws.recv()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+async def test_a_fault_of_ours_gets_an_error_frame_and_the_socket_lives_on(
+    server: RunningServer,
+) -> None:
+    ani, budi = await make_user(server), await make_user(server)
+    room = await make_direct(ani, budi)
+    a = await WsClient.open(server.ws_url, ani.token)
+    # Break the database under the running server: sends can no longer be checked.
+    async with server.services.db.write() as conn:
+        await conn.exec_driver_sql("DROP TABLE blocks")
+    reply = await a.send_message(room["id"], "into the void")
+    assert reply["type"] == "error"
+    assert reply["error"]["status"] == 500 and reply["error"]["type"].endswith("/internal-error")
+    assert "blocks" not in str(reply)  # no internals leak to the client
+    await a.send({"type": "ping", "id": "still-there"})
+    assert (await a.recv_type("pong"))["id"] == "still-there"

@@ -16,7 +16,6 @@ from typing import Any
 
 from obrolan.accounts.keys import DataKeys, seal_text
 from obrolan.chat import store
-from obrolan.chat.rules import Kind
 from obrolan.chat.views import message_aad, message_view, message_views
 from obrolan.clock import Clock
 from obrolan.errors import Forbidden, Invalid, NotFound, ObrolanError
@@ -150,8 +149,7 @@ class MessageWriter:
         retrying before its first ack) with the index of the copy that is stored.
         """
         conn = tx.conn
-        joined = await store.joined_pairs(conn, ((r.room_id, r.sender_id) for r in batch))
-        blocked = await store.blocked_pairs(conn, _direct_block_pairs(batch, joined))
+        rooms = await store.senders_rooms(conn, ((r.room_id, r.sender_id) for r in batch))
         replies = await store.messages_by_ids(conn, (r.reply_to for r in batch if r.reply_to))
         earlier = await store.messages_by_client_ids(
             conn, ((r.sender_id, r.client_msg_id) for r in batch)
@@ -171,13 +169,11 @@ class MessageWriter:
             if key in first_in_batch:
                 repeats[i] = first_in_batch[key]
                 continue
-            room = joined.get((r.room_id, r.sender_id))
-            if room is None:
+            found = rooms.get((r.room_id, r.sender_id))
+            if found is None:
                 results[i] = NotFound("room not found, or you are not in it", field="room_id")
                 continue
-            if room.kind is Kind.DIRECT and _other_party(room, r.sender_id) in _blockers(
-                blocked, r.sender_id
-            ):
+            if found[1]:  # a direct chat with a block between the two (R18)
                 results[i] = Forbidden("you cannot message this person", type_slug="blocked")
                 continue
             if r.reply_to is not None:
@@ -240,25 +236,3 @@ class _Row:
 
     def __init__(self, values: dict[str, Any]) -> None:
         self.__dict__.update(values)
-
-
-def _other_party(room: store.RoomRow, me: str) -> str:
-    a, _, b = (room.direct_key or ":").partition(":")
-    return b if a == me else a
-
-
-def _direct_block_pairs(
-    batch: list[SendRequest], joined: dict[tuple[str, str], store.RoomRow]
-) -> list[tuple[str, str]]:
-    pairs = []
-    for r in batch:
-        room = joined.get((r.room_id, r.sender_id))
-        if room is not None and room.kind is Kind.DIRECT:
-            other = _other_party(room, r.sender_id)
-            pairs += [(other, r.sender_id), (r.sender_id, other)]
-    return pairs
-
-
-def _blockers(blocked: set[tuple[str, str]], me: str) -> set[str]:
-    """People who blocked me or whom I blocked: either way no direct messages (R18)."""
-    return {a for a, b in blocked if b == me} | {b for a, b in blocked if a == me}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Coroutine
 from typing import Any
 
 import orjson
@@ -20,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from obrolan.accounts.principal import Principal
 from obrolan.api.inputs import NUL, NUL_MESSAGE, POSITION_MAX
-from obrolan.errors import Invalid, ObrolanError, PayloadTooLarge
+from obrolan.errors import InternalError, Invalid, ObrolanError, PayloadTooLarge
 from obrolan.realtime.frames import dumps, error_frame
 from obrolan.realtime.hub import CLOSE_UNAUTHENTICATED, Connection
 from obrolan.services import Services
@@ -198,9 +199,9 @@ class Gateway:
             return
         kind = frame.get("type")
         if kind == "send":
-            await self._spawn(self._send(conn, request_id, frame))
+            await self._spawn(request_id, self._send(conn, request_id, frame))
         elif kind == "receipt":
-            await self._spawn(self._receipt(conn, request_id, frame))
+            await self._spawn(request_id, self._receipt(conn, request_id, frame))
         elif kind == "typing":
             self._typing(conn, request_id, frame)
         elif kind == "ping":
@@ -208,13 +209,21 @@ class Gateway:
         else:
             self._reply_error(request_id, Invalid(f"unknown frame type {kind!r}", field="type"))
 
-    async def _spawn(self, work: Any) -> None:
+    async def _spawn(self, request_id: Any, work: Coroutine[Any, Any, None]) -> None:
         # Requests run concurrently so a client may pipeline sends; the semaphore bounds
         # them. Tasks start in arrival order, and the writer queues in that order.
         await self._in_flight.acquire()
-        task = asyncio.create_task(work)
+        task = asyncio.create_task(self._answering(request_id, work))
         self._tasks.add(task)
         task.add_done_callback(self._finished)
+
+    async def _answering(self, request_id: Any, work: Coroutine[Any, Any, None]) -> None:
+        """Run a request; a fault of ours still gets an answer, and the socket lives on."""
+        try:
+            await work
+        except Exception:
+            log.exception("websocket request failed")
+            self._reply_error(request_id, InternalError("something went wrong on our side"))
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
