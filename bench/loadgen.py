@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import itertools
 import math
+import secrets
 import sys
 import time
 from array import array
@@ -269,6 +270,9 @@ class BenchClient:
         # Request id → the future the ack resolves, with its arrival time (0: refused).
         self.pending: dict[str, asyncio.Future[int]] = {}
         self._ids = itertools.count(1)
+        # client_msg_id must be new for every message of the run: obrolan answers a
+        # repeated one (a later scenario reusing a user) as a retry, without delivering.
+        self._msg_prefix = secrets.token_hex(6)
         sock.on_text = self._on_text
         sock.closed.add_done_callback(self._on_closed)
 
@@ -283,8 +287,9 @@ class BenchClient:
                 self.recorder.delivered(now_ns, int(message["body"]))
         elif kind in ("ack", "error"):
             future = self.pending.pop(str(frame.get("id")), None)
-            if kind == "error":
+            if kind == "error" or frame.get("duplicate"):
                 self.recorder.error(orjson.dumps(frame).decode()[:300])
+                kind = "error"
             if future is not None and not future.done():
                 future.set_result(now_ns if kind == "ack" else 0)
 
@@ -313,7 +318,7 @@ class BenchClient:
                 "type": "send",
                 "id": request_id,
                 "room_id": room_id,
-                "client_msg_id": f"{self.user_id}-{request_id}",
+                "client_msg_id": f"{self._msg_prefix}-{request_id}",
                 "body": str(sent_ns),
             }
             try:

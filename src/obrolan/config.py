@@ -30,8 +30,6 @@ class Settings(BaseSettings):
 
     # Limits on input (ARCHITECTURE principle 7): every length and count has a bound.
     max_message_chars: int = 4000
-    max_page_size: int = 100
-    max_room_name_chars: int = 100
     max_ws_frame_bytes: int = 64 * 1024
     ws_replay_batch: int = 500
 

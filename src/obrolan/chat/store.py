@@ -7,7 +7,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, exists, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    CTE,
+    Row,
+    String,
+    and_,
+    column,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+    values,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts.models import users
@@ -51,6 +66,16 @@ def _membership(row: Row[Any]) -> MembershipRow:
         row.delivered_up_to,
         row.read_up_to,
     )
+
+
+def _pairs(pairs: list[tuple[str, str]]) -> CTE:
+    """Pairs as a table of columns `a`, `b` to join against.
+
+    A batch looks rows up by two columns at once. SQLite cannot use an index for a
+    row-value IN (`(x, y) IN (VALUES …)` scans the whole table); a join against the
+    values can, so the cost stays the same however many rows the table holds.
+    """
+    return values(column("a", String), column("b", String), name="pairs").data(pairs).cte("pairs")
 
 
 # -- people --------------------------------------------------------------------------
@@ -209,7 +234,7 @@ async def senders_rooms(
     """Of these (room, person) pairs, those where the person has joined: the room, and
     whether a block stands between the two people of a direct chat (R18). One query
     for a whole batch of sends."""
-    wanted = list(set(pairs))
+    wanted = _pairs(list(set(pairs)))
     other = memberships.alias("other")
     blocked = exists().where(
         other.c.room_id == memberships.c.room_id,
@@ -229,11 +254,13 @@ async def senders_rooms(
             memberships.c.user_id,
             and_(rooms.c.kind == Kind.DIRECT.value, blocked).label("blocked"),
         )
-        .join(memberships, memberships.c.room_id == rooms.c.id)
-        .where(
-            tuple_(memberships.c.room_id, memberships.c.user_id).in_(wanted),
-            memberships.c.state == State.JOIN.value,
+        .select_from(wanted)
+        .join(
+            memberships,
+            and_(memberships.c.room_id == wanted.c.a, memberships.c.user_id == wanted.c.b),
         )
+        .join(rooms, rooms.c.id == memberships.c.room_id)
+        .where(memberships.c.state == State.JOIN.value)
     )
     return {(r.id, r.user_id): (_room(r), bool(r.blocked)) for r in rows}
 
@@ -271,12 +298,13 @@ async def blocked_pairs(
     conn: AsyncConnection, pairs: Iterable[tuple[str, str]]
 ) -> set[tuple[str, str]]:
     """Of these (blocker, blocked) pairs, the ones that exist."""
-    wanted = list(set(pairs))
-    if not wanted:
+    unique = list(set(pairs))
+    if not unique:
         return set()
+    wanted = _pairs(unique)
     rows = await conn.execute(
-        select(blocks.c.blocker_id, blocks.c.blocked_id).where(
-            tuple_(blocks.c.blocker_id, blocks.c.blocked_id).in_(wanted)
+        select(blocks.c.blocker_id, blocks.c.blocked_id).join(
+            wanted, and_(blocks.c.blocker_id == wanted.c.a, blocks.c.blocked_id == wanted.c.b)
         )
     )
     return {(r[0], r[1]) for r in rows}
@@ -318,9 +346,12 @@ async def insert_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> 
 async def messages_by_client_ids(
     conn: AsyncConnection, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], Row[Any]]:
-    wanted = list(set(keys))
+    wanted = _pairs(list(set(keys)))
     rows = await conn.execute(
-        select(messages).where(tuple_(messages.c.sender_id, messages.c.client_msg_id).in_(wanted))
+        select(messages).join(
+            wanted,
+            and_(messages.c.sender_id == wanted.c.a, messages.c.client_msg_id == wanted.c.b),
+        )
     )
     return {(r.sender_id, r.client_msg_id): r for r in rows}
 
