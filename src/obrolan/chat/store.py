@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     CTE,
     Row,
@@ -19,9 +20,9 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     tuple_,
     update,
-    values,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -68,14 +69,28 @@ def _membership(row: Row[Any]) -> MembershipRow:
     )
 
 
-def _pairs(pairs: list[tuple[str, str]]) -> CTE:
+# The pairs travel as one JSON parameter, so the statement text is the same for every
+# batch and SQLAlchemy compiles it once (a VALUES list of N rows is a new statement for
+# every N, and compiling it took a quarter of the server's time under load).
+_PAIRS_SQL = {
+    "sqlite": "SELECT json_extract(value, '$[0]') AS a, json_extract(value, '$[1]') AS b"
+    " FROM json_each(:pairs)",
+    "postgresql": "SELECT p->>0 AS a, p->>1 AS b"
+    " FROM json_array_elements(CAST(:pairs AS json)) AS p",
+}
+
+
+def _pairs(conn: AsyncConnection, pairs: Iterable[tuple[str, str]]) -> CTE:
     """Pairs as a table of columns `a`, `b` to join against.
 
     A batch looks rows up by two columns at once. SQLite cannot use an index for a
     row-value IN (`(x, y) IN (VALUES …)` scans the whole table); a join against the
-    values can, so the cost stays the same however many rows the table holds.
+    pairs can, so the cost stays the same however many rows the table holds.
     """
-    return values(column("a", String), column("b", String), name="pairs").data(pairs).cte("pairs")
+    sql = text(_PAIRS_SQL[conn.dialect.name]).bindparams(
+        pairs=orjson.dumps(list(set(pairs))).decode()
+    )
+    return sql.columns(column("a", String), column("b", String)).cte("pairs")
 
 
 # -- people --------------------------------------------------------------------------
@@ -234,7 +249,7 @@ async def senders_rooms(
     """Of these (room, person) pairs, those where the person has joined: the room, and
     whether a block stands between the two people of a direct chat (R18). One query
     for a whole batch of sends."""
-    wanted = _pairs(list(set(pairs)))
+    wanted = _pairs(conn, pairs)
     other = memberships.alias("other")
     blocked = exists().where(
         other.c.room_id == memberships.c.room_id,
@@ -301,7 +316,7 @@ async def blocked_pairs(
     unique = list(set(pairs))
     if not unique:
         return set()
-    wanted = _pairs(unique)
+    wanted = _pairs(conn, unique)
     rows = await conn.execute(
         select(blocks.c.blocker_id, blocks.c.blocked_id).join(
             wanted, and_(blocks.c.blocker_id == wanted.c.a, blocks.c.blocked_id == wanted.c.b)
@@ -346,7 +361,7 @@ async def insert_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> 
 async def messages_by_client_ids(
     conn: AsyncConnection, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], Row[Any]]:
-    wanted = _pairs(list(set(keys)))
+    wanted = _pairs(conn, keys)
     rows = await conn.execute(
         select(messages).join(
             wanted,
