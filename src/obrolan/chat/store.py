@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +12,7 @@ import orjson
 from sqlalchemy import (
     CTE,
     Row,
+    Select,
     String,
     and_,
     column,
@@ -80,17 +82,19 @@ _PAIRS_SQL = {
 }
 
 
-def _pairs(conn: AsyncConnection, pairs: Iterable[tuple[str, str]]) -> CTE:
-    """Pairs as a table of columns `a`, `b` to join against.
+@functools.cache
+def _pairs_table(dialect: str) -> CTE:
+    """Pairs as a table of columns `a`, `b` to join against, from the `pairs` parameter.
 
     A batch looks rows up by two columns at once. SQLite cannot use an index for a
     row-value IN (`(x, y) IN (VALUES …)` scans the whole table); a join against the
     pairs can, so the cost stays the same however many rows the table holds.
     """
-    sql = text(_PAIRS_SQL[conn.dialect.name]).bindparams(
-        pairs=orjson.dumps(list(set(pairs))).decode()
-    )
-    return sql.columns(column("a", String), column("b", String)).cte("pairs")
+    return text(_PAIRS_SQL[dialect]).columns(column("a", String), column("b", String)).cte("pairs")
+
+
+def _pairs_parameter(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    return {"pairs": orjson.dumps(list(set(pairs))).decode()}
 
 
 # -- people --------------------------------------------------------------------------
@@ -243,40 +247,36 @@ async def room_members(
     return [_membership(r) for r in rows]
 
 
+@functools.cache
+def _senders_rooms_query(dialect: str) -> Select[Any]:
+    wanted = _pairs_table(dialect)
+    other = memberships.alias("other")
+    me, them = memberships.c.user_id, other.c.user_id
+    blocked = exists().where(
+        other.c.room_id == memberships.c.room_id,
+        them != me,
+        or_(
+            and_(blocks.c.blocker_id == me, blocks.c.blocked_id == them),
+            and_(blocks.c.blocker_id == them, blocks.c.blocked_id == me),
+        ),
+    )
+    return (
+        select(rooms, me, and_(rooms.c.kind == Kind.DIRECT.value, blocked).label("blocked"))
+        .select_from(wanted)
+        .join(memberships, and_(memberships.c.room_id == wanted.c.a, me == wanted.c.b))
+        .join(rooms, rooms.c.id == memberships.c.room_id)
+        .where(memberships.c.state == State.JOIN.value)
+    )
+
+
 async def senders_rooms(
     conn: AsyncConnection, pairs: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[RoomRow, bool]]:
     """Of these (room, person) pairs, those where the person has joined: the room, and
     whether a block stands between the two people of a direct chat (R18). One query
-    for a whole batch of sends."""
-    wanted = _pairs(conn, pairs)
-    other = memberships.alias("other")
-    blocked = exists().where(
-        other.c.room_id == memberships.c.room_id,
-        other.c.user_id != memberships.c.user_id,
-        or_(
-            and_(
-                blocks.c.blocker_id == memberships.c.user_id, blocks.c.blocked_id == other.c.user_id
-            ),
-            and_(
-                blocks.c.blocker_id == other.c.user_id, blocks.c.blocked_id == memberships.c.user_id
-            ),
-        ),
-    )
-    rows = await conn.execute(
-        select(
-            rooms,
-            memberships.c.user_id,
-            and_(rooms.c.kind == Kind.DIRECT.value, blocked).label("blocked"),
-        )
-        .select_from(wanted)
-        .join(
-            memberships,
-            and_(memberships.c.room_id == wanted.c.a, memberships.c.user_id == wanted.c.b),
-        )
-        .join(rooms, rooms.c.id == memberships.c.room_id)
-        .where(memberships.c.state == State.JOIN.value)
-    )
+    for a whole batch of sends, built once."""
+    query = _senders_rooms_query(conn.dialect.name)
+    rows = await conn.execute(query, _pairs_parameter(pairs))
     return {(r.id, r.user_id): (_room(r), bool(r.blocked)) for r in rows}
 
 
@@ -316,11 +316,12 @@ async def blocked_pairs(
     unique = list(set(pairs))
     if not unique:
         return set()
-    wanted = _pairs(conn, unique)
+    wanted = _pairs_table(conn.dialect.name)
     rows = await conn.execute(
         select(blocks.c.blocker_id, blocks.c.blocked_id).join(
             wanted, and_(blocks.c.blocker_id == wanted.c.a, blocks.c.blocked_id == wanted.c.b)
-        )
+        ),
+        _pairs_parameter(unique),
     )
     return {(r[0], r[1]) for r in rows}
 
@@ -358,15 +359,19 @@ async def insert_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> 
     await conn.execute(insert(messages), rows)
 
 
+@functools.cache
+def _messages_by_client_ids_query(dialect: str) -> Select[Any]:
+    wanted = _pairs_table(dialect)
+    return select(messages).join(
+        wanted, and_(messages.c.sender_id == wanted.c.a, messages.c.client_msg_id == wanted.c.b)
+    )
+
+
 async def messages_by_client_ids(
     conn: AsyncConnection, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], Row[Any]]:
-    wanted = _pairs(conn, keys)
     rows = await conn.execute(
-        select(messages).join(
-            wanted,
-            and_(messages.c.sender_id == wanted.c.a, messages.c.client_msg_id == wanted.c.b),
-        )
+        _messages_by_client_ids_query(conn.dialect.name), _pairs_parameter(keys)
     )
     return {(r.sender_id, r.client_msg_id): r for r in rows}
 
