@@ -3,11 +3,11 @@
 Every client lives in this one process, so the send time written into a message body
 (`time.perf_counter_ns()`) can be compared with the receive time at every recipient.
 Senders run a closed loop: one message in flight each, the next sent when the ack
-arrives. Figures count only what happens inside the measuring window that opens after
-the warm-up.
+arrives. Throughput counts what arrives inside the measuring window that opens after
+the warm-up; latency is taken for every message sent inside it.
 
 The same code drives obrolan and the baseline (bench/baseline.py); only how the users
-and rooms come to exist differs (`prepare_obrolan` over REST, `baseline_cast`).
+and rooms come to exist differs (bench/_cast.py). Scenario S3 is in bench/_idle.py.
 """
 
 from __future__ import annotations
@@ -28,143 +28,15 @@ import httpx
 import orjson
 
 from bench import _proc
+from bench._cast import Cast, bounded
 from bench._wsclient import LeanSocket, SocketClosed, open_socket
 
-PASSWORD = "obrolan-bench-password-1"  # noqa: S105 (throwaway accounts)
 ACK_TIMEOUT_S = 10.0
 # After the last ack, how long deliveries still owed may take to arrive.
 DRAIN_S = 10.0
 READY_TIMEOUT_S = 15.0
-# Enough to keep setup and connecting fast, few enough not to starve the server.
-REST_CONCURRENCY = 8
+# Enough to keep connecting fast, few enough not to starve the server.
 CONNECT_CONCURRENCY = 64
-
-
-# -- who takes part ---------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class BenchUser:
-    id: str
-    token: str
-
-
-@dataclass(slots=True)
-class Cast:
-    """The users and rooms a server was prepared with.
-
-    Users 2i and 2i+1 share `dm_rooms[i]`; everyone is in `big_room`. `declare_rooms`
-    means the server learns membership from `hello` (the baseline), not a database.
-    """
-
-    users: list[BenchUser]
-    dm_rooms: list[str]
-    big_room: str
-    declare_rooms: bool = False
-
-    def hello(self, index: int) -> dict[str, Any]:
-        frame: dict[str, Any] = {"type": "hello", "token": self.users[index].token}
-        if self.declare_rooms:
-            frame["rooms"] = [self.dm_rooms[index // 2], self.big_room]
-        return frame
-
-
-def baseline_cast(n_users: int) -> Cast:
-    users = [BenchUser(f"u{i}", f"u{i}") for i in range(n_users)]
-    return Cast(users, [f"dm{i}" for i in range(n_users // 2)], "big", declare_rooms=True)
-
-
-async def _checked(response: httpx.Response, *ok: int) -> dict[str, Any]:
-    if response.status_code not in ok:
-        raise RuntimeError(
-            f"{response.request.method} {response.request.url.path}: "
-            f"{response.status_code} {response.text[:300]}"
-        )
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def _bounded(coros: Sequence[Any], limit: int) -> list[Any]:
-    """Run coroutines with at most `limit` at once, results in order."""
-    gate = asyncio.Semaphore(limit)
-
-    async def one(coro: Any) -> Any:
-        async with gate:
-            return await coro
-
-    return list(await asyncio.gather(*(one(c) for c in coros)))
-
-
-async def register_users(
-    http: httpx.AsyncClient, prefix: str, count: int, sessions_each: int = 1
-) -> list[list[BenchUser]]:
-    """Register `count` accounts and log each in `sessions_each` times.
-
-    Returns one list per account: the same user id with one token per session.
-    """
-
-    async def account(i: int) -> list[BenchUser]:
-        username = f"{prefix}{i:05d}"
-        created = await _checked(
-            await http.post(
-                "/api/v1/accounts",
-                json={"username": username, "password": PASSWORD, "display_name": username},
-            ),
-            201,
-        )
-        tokens = []
-        for _ in range(sessions_each):
-            session = await _checked(
-                await http.post(
-                    "/api/v1/sessions", json={"username": username, "password": PASSWORD}
-                ),
-                200,
-                201,
-            )
-            tokens.append(session["token"])
-        return [BenchUser(str(created["id"]), token) for token in tokens]
-
-    result: list[list[BenchUser]] = await _bounded(
-        [account(i) for i in range(count)], REST_CONCURRENCY
-    )
-    return result
-
-
-async def create_direct_rooms(http: httpx.AsyncClient, users: Sequence[BenchUser]) -> list[str]:
-    """A direct room for each pair (2i, 2i+1), created by the first of the pair."""
-
-    async def direct(a: BenchUser, b: BenchUser) -> str:
-        headers = {"Authorization": f"Bearer {a.token}"}
-        room = await _checked(
-            await http.post("/api/v1/rooms/direct", json={"user_id": b.id}, headers=headers),
-            200,
-            201,
-        )
-        return str(room["id"])
-
-    pairs = [direct(users[i], users[i + 1]) for i in range(0, len(users) - 1, 2)]
-    rooms: list[str] = await _bounded(pairs, REST_CONCURRENCY)
-    return rooms
-
-
-async def create_group_room(http: httpx.AsyncClient, users: Sequence[BenchUser], name: str) -> str:
-    owner, members = users[0], users[1:]
-    room = await _checked(
-        await http.post(
-            "/api/v1/rooms",
-            json={"kind": "group", "name": name, "members": [m.id for m in members]},
-            headers={"Authorization": f"Bearer {owner.token}"},
-        ),
-        201,
-    )
-    return str(room["id"])
-
-
-async def prepare_obrolan(base_url: str, n_users: int) -> Cast:
-    """Users, direct rooms and the big room on a running obrolan, over REST."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
-        users = [sessions[0] for sessions in await register_users(http, "bench", n_users)]
-        dm_rooms = await create_direct_rooms(http, users)
-        big_room = await create_group_room(http, users, "bench")
-    return Cast(users, dm_rooms, big_room)
 
 
 # -- measuring --------------------------------------------------------------------------
@@ -340,7 +212,7 @@ async def connect_clients(url: str, cast: Cast, recorder: Recorder) -> list[Benc
         ready = await say_hello(sock, cast.hello(index))
         return BenchClient(sock, str(ready["user_id"]), recorder)
 
-    clients: list[BenchClient] = await _bounded(
+    clients: list[BenchClient] = await bounded(
         [one(i) for i in range(len(cast.users))], CONNECT_CONCURRENCY
     )
     return clients
@@ -438,7 +310,7 @@ async def run_scenario(
             async with asyncio.timeout(DRAIN_S):
                 await recorder.drain()
         recorder.closing = True
-        await _bounded([c.sock.close() for c in clients], CONNECT_CONCURRENCY)
+        await bounded([c.sock.close() for c in clients], CONNECT_CONCURRENCY)
     latencies = sorted(recorder.latencies_ns)
     return ScenarioResult(
         name=scenario.name,
@@ -511,108 +383,3 @@ def _write_path(
         "messages_per_commit": delta["obrolan_message_write_batch_size_sum"] / commits,
         "send_to_commit_ms": 1000 * delta["obrolan_send_to_commit_seconds_sum"] / committed,
     }
-
-
-# -- scenario S3: idle connections ------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class IdleResult:
-    connections: int
-    accounts: int
-    sessions: int
-    open_seconds: float
-    rss_before_mib: float
-    rss_mib: float
-
-    @property
-    def kib_per_connection(self) -> float:
-        return (self.rss_mib - self.rss_before_mib) * 1024 / max(1, self.connections)
-
-
-def _source_host(index: int, total: int) -> str | None:
-    """A loopback source address: past ~20,000 sockets one address runs out of ports."""
-    per_address = 20_000
-    if total <= per_address:
-        return None
-    return f"127.0.0.{1 + index // per_address}"
-
-
-async def open_idle(url: str, tokens: Sequence[str], count: int) -> list[LeanSocket]:
-    """`count` authenticated sockets, spread over the tokens (several sockets a session)."""
-
-    async def one(index: int) -> LeanSocket:
-        sock = await open_socket(url, _source_host(index, count))
-        await say_hello(sock, {"type": "hello", "token": tokens[index % len(tokens)]})
-        return sock
-
-    sockets: list[LeanSocket] = []
-    try:
-        for chunk in range(0, count, 1000):
-            batch = range(chunk, min(count, chunk + 1000))
-            sockets.extend(await _bounded([one(i) for i in batch], CONNECT_CONCURRENCY))
-    except BaseException:
-        abort_all(sockets)
-        raise
-    return sockets
-
-
-def abort_all(sockets: Sequence[LeanSocket]) -> None:
-    """Drop sockets without a closing handshake: 10,000 polite closes take too long."""
-    for sock in sockets:
-        sock.abort()
-
-
-async def prepare_idle_tokens(
-    base_url: str, accounts: int, sessions_each: int
-) -> tuple[list[str], int]:
-    """Accounts in direct pairs, each signed in `sessions_each` times; (tokens, users)."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
-        per_account = await register_users(http, "idle", accounts, sessions_each)
-        await create_direct_rooms(http, [sessions[0] for sessions in per_account])
-    return [u.token for sessions in per_account for u in sessions], len(per_account)
-
-
-async def run_idle(
-    url: str,
-    tokens: Sequence[str],
-    accounts: int,
-    count: int,
-    *,
-    settle: float,
-    server_rss: Callable[[], int],
-) -> IdleResult:
-    rss_before = server_rss()
-    started = time.perf_counter()
-    sockets = await open_idle(url, tokens, count)
-    opened = time.perf_counter() - started
-    try:
-        await asyncio.sleep(settle)
-        rss = server_rss()
-        # Only sockets still open count: the server may have closed some meanwhile.
-        still_open = sum(1 for sock in sockets if sock.is_open)
-    finally:
-        abort_all(sockets)
-    return IdleResult(
-        connections=still_open,
-        accounts=accounts,
-        sessions=len(tokens),
-        open_seconds=opened,
-        rss_before_mib=rss_before / 2**20,
-        rss_mib=rss / 2**20,
-    )
-
-
-__all__ = [
-    "BenchUser",
-    "Cast",
-    "IdleResult",
-    "Scenario",
-    "ScenarioResult",
-    "baseline_cast",
-    "big_room",
-    "dm_pairs",
-    "obrolan_counters",
-    "prepare_idle_tokens",
-    "prepare_obrolan",
-    "run_idle",
-    "run_scenario",
-]

@@ -31,18 +31,14 @@ import orjson
 import uvloop
 
 from bench import _proc, _servers
+from bench._cast import Cast, baseline_cast, prepare_idle_tokens, prepare_obrolan
+from bench._idle import IdleResult, run_idle
 from bench.loadgen import (
-    Cast,
-    IdleResult,
     Scenario,
     ScenarioResult,
-    baseline_cast,
     big_room,
     dm_pairs,
     obrolan_counters,
-    prepare_idle_tokens,
-    prepare_obrolan,
-    run_idle,
     run_scenario,
 )
 
