@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from obrolan.api.deps import get_services
+from obrolan.api.deps import ServicesDep
 from obrolan.errors import Unavailable
-from obrolan.services import Services
 
 router = APIRouter(tags=["operations"])
 
@@ -19,7 +18,7 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(services: Services = Depends(get_services)) -> dict[str, str]:
+async def readyz(services: ServicesDep) -> dict[str, str]:
     """Ready to serve: the database answers."""
     try:
         await services.db.ping()
@@ -29,6 +28,6 @@ async def readyz(services: Services = Depends(get_services)) -> dict[str, str]:
 
 
 @router.get("/metrics")
-async def metrics(services: Services = Depends(get_services)) -> Response:
+async def metrics(services: ServicesDep) -> Response:
     services.metrics.open_connections.set(services.hub.connection_count())
     return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)
