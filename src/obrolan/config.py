@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     max_message_chars: int = 4000
     max_ws_frame_bytes: int = 64 * 1024
     ws_replay_batch: int = 500
+    # Frames one socket may have waiting (queued to send, or held while it replays)
+    # before it is closed with 4408 and told to reconnect with `since`.
+    ws_max_queued_frames: int = 10_000
 
     # argon2id cost (R17). The defaults are RFC 9106's second recommendation (t=3,
     # 64 MiB, p=4), argon2-cffi's own defaults. The test suite lowers them for speed.

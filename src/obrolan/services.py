@@ -30,6 +30,7 @@ class Services:
     chat: ChatService
 
     async def start(self) -> None:
+        await self.stream.raise_floor()
         await self.chat.start()
 
     async def close(self) -> None:

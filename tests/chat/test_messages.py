@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.support.factories import make_direct, make_room, make_user
 from tests.support.server import RunningServer
@@ -32,6 +33,90 @@ async def test_retried_send_with_same_client_msg_id_creates_no_duplicate(
     history = (await budi.http.get(url)).json()["messages"]
     assert [m["client_msg_id"] for m in history] == ["retry-1", "race"]
     await ws.close()
+
+
+async def test_the_same_client_msg_id_in_another_room_is_another_message(
+    server: RunningServer,
+) -> None:
+    ani, budi, citra = await make_user(server), await make_user(server), await make_user(server)
+    to_budi, to_citra = await make_direct(ani, budi), await make_direct(ani, citra)
+    first = await ani.http.post(
+        f"/api/v1/rooms/{to_budi['id']}/messages", json={"client_msg_id": "c-1", "body": "hai"}
+    )
+    second = await ani.http.post(
+        f"/api/v1/rooms/{to_citra['id']}/messages", json={"client_msg_id": "c-1", "body": "halo"}
+    )
+    assert first.status_code == second.status_code == 201
+    assert second.json()["room_id"] == to_citra["id"] and second.json()["body"] == "halo"
+    got = (await citra.http.get(f"/api/v1/rooms/{to_citra['id']}/messages")).json()["messages"]
+    assert [m["body"] for m in got] == ["halo"]
+    # Over the socket too, in one batch of sends.
+    ws = await WsClient.open(server.ws_url, ani.token)
+    acks = await _pipelined(ws, [(to_budi["id"], "lagi", "c-2"), (to_citra["id"], "lagi", "c-2")])
+    assert [a["type"] for a in acks] == ["ack", "ack"]
+    assert {a["message"]["room_id"] for a in acks} == {to_budi["id"], to_citra["id"]}
+    await ws.close()
+
+
+async def test_a_used_client_msg_id_with_another_body_is_refused_not_swallowed(
+    server: RunningServer,
+) -> None:
+    ani, budi = await make_user(server), await make_user(server)
+    room = await make_direct(ani, budi)
+    url = f"/api/v1/rooms/{room['id']}/messages"
+    assert (
+        await ani.http.post(url, json={"client_msg_id": "k", "body": "satu"})
+    ).status_code == 201
+    other = await ani.http.post(url, json={"client_msg_id": "k", "body": "dua"})
+    assert other.status_code == 409
+    assert other.json()["type"].endswith("/client-msg-id-reused")
+    assert other.json()["field"] == "client_msg_id"
+    # Two different sends under one id in the same batch: one stored, one refused.
+    ws = await WsClient.open(server.ws_url, ani.token)
+    answers = await _pipelined(ws, [(room["id"], "tiga", "k2"), (room["id"], "empat", "k2")])
+    assert sorted(a["type"] for a in answers) == ["ack", "error"]
+    history = (await budi.http.get(url)).json()["messages"]
+    assert [m["body"] for m in history] == [
+        "satu",
+        next(a["message"]["body"] for a in answers if a["type"] == "ack"),
+    ]
+    await ws.close()
+
+
+async def test_r18_a_removed_member_cannot_post_with_an_old_client_msg_id(
+    server: RunningServer,
+) -> None:
+    owner, member = await make_user(server), await make_user(server)
+    room = await make_room(owner, "private", "Tertutup", members=[member])
+    await member.http.post(f"/api/v1/rooms/{room['id']}/join")
+    url = f"/api/v1/rooms/{room['id']}/messages"
+    assert (
+        await member.http.post(url, json={"client_msg_id": "o", "body": "x"})
+    ).status_code == 201
+    kick = await owner.http.post(f"/api/v1/rooms/{room['id']}/kicks", json={"user_id": member.id})
+    assert kick.status_code == 204
+    again = await member.http.post(url, json={"client_msg_id": "o", "body": "x"})
+    assert again.status_code == 404
+    assert "body" not in again.json()
+
+
+async def _pipelined(ws: WsClient, sends: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    """Send all at once (so they share a write batch), then collect each one's answer."""
+    for n, (room_id, body, client_msg_id) in enumerate(sends):
+        await ws.send(
+            {
+                "type": "send",
+                "id": f"p{n}",
+                "room_id": room_id,
+                "client_msg_id": client_msg_id,
+                "body": body,
+            }
+        )
+    answers: dict[str, dict[str, Any]] = {}
+    while len(answers) < len(sends):
+        frame = await ws.recv_until(lambda f: f.get("type") in ("ack", "error"))
+        answers[frame["id"]] = frame
+    return [answers[f"p{n}"] for n in range(len(sends))]
 
 
 async def test_edit_own_only_and_delete_leaves_a_tombstone(server: RunningServer) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.support.factories import make_direct, make_user
 from tests.support.server import RunningServer
 from tests.support.ws import WsClient
@@ -153,3 +155,33 @@ async def test_typing_and_presence_reach_the_other_person_and_are_not_replayed(
         frames.append(frame["type"])
     assert "typing" not in frames and "presence" not in frames
     await replay.close()
+
+
+async def test_reconnecting_while_messages_keep_coming_gets_each_once_in_order(
+    server: RunningServer,
+) -> None:
+    """The seam between replay and live: sends race the reconnect, nothing is lost or doubled."""
+    ani, budi = await make_user(server), await make_user(server)
+    room = await make_direct(ani, budi)
+    a = await WsClient.open(server.ws_url, ani.token)
+    for round_ in range(10):
+        b = await WsClient.open(server.ws_url, budi.token)
+        last = (await a.send_message(room["id"], f"r{round_} start"))["position"]
+        assert (await b.recv_event("message.created"))["position"] == last
+        await b.close()
+
+        async def keep_sending(n: int = 30, round_: int = round_) -> list[int]:
+            return [
+                (await a.send_message(room["id"], f"r{round_} m{i}"))["position"] for i in range(n)
+            ]
+
+        sending = asyncio.create_task(keep_sending())
+        await asyncio.sleep((round_ % 5) * 0.004)  # reconnect at another point each round
+        b = await WsClient.open(server.ws_url, budi.token, since=last)
+        sent = await sending
+        got: list[int] = []
+        while not got or got[-1] != sent[-1]:
+            got.append((await b.recv_event("message.created"))["position"])
+        assert got == sent
+        await b.close()
+    await a.close()

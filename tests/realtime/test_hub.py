@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from obrolan.realtime.hub import CLOSE_UNAUTHENTICATED, Connection, Hub
+from obrolan.realtime.hub import CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED, Connection, Hub
 from obrolan.realtime.stream import Published
 
 
@@ -80,3 +80,36 @@ def test_presence_reaches_each_connection_once() -> None:
     assert _drain(budi) == ["presence"]
     assert _drain(ani) == []
     assert hub.unregister(ani) is True
+
+
+def test_a_kick_that_passed_while_the_rooms_were_read_is_applied_over_them() -> None:
+    hub = Hub()
+    conn = Connection("budi", "s")
+    hub.register(conn)
+    # Committed after the snapshot (as of position 9) that still shows budi in r1.
+    hub.deliver([_event(10, "membership", "r1", "budi", user_id="budi", state="leave")])
+    hub.subscribe(conn, ["r1"], as_of=9)
+    conn.last_position = 9
+    conn.go_live()
+    hub.deliver([_event(11, "message.created", "r1")])
+    assert _drain(conn) == ["frame-10"]
+    assert "r1" not in conn.rooms
+
+
+def test_a_membership_the_snapshot_already_shows_is_not_applied_again() -> None:
+    hub = Hub()
+    conn = Connection("budi", "s")
+    hub.register(conn)
+    hub.deliver([_event(8, "membership", "r1", "budi", user_id="budi", state="leave")])
+    hub.deliver([_event(9, "membership", "r1", "budi", user_id="budi", state="join")])
+    hub.subscribe(conn, ["r1"], as_of=9)  # the snapshot saw both: budi is in r1
+    assert "r1" in conn.rooms
+
+
+def test_a_replay_that_cannot_keep_up_closes_the_socket_as_too_slow() -> None:
+    hub = Hub()
+    conn = Connection("ani", "s", max_queued=3)
+    hub.register(conn, ["r1"])
+    hub.deliver([_event(p, "message.created", "r1") for p in range(1, 5)])
+    assert conn.closed and conn.close_code == CLOSE_TOO_SLOW
+    assert _drain(conn) == [None]

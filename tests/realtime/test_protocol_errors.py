@@ -32,22 +32,57 @@ async def test_malformed_frames_get_errors_and_the_socket_survives(server: Runni
         + "a" * 4001
         + '"}',
         '{"type": "receipt", "id": "x4", "room_id": "' + room["id"] + '", "read_up_to": -5}',
-        '{"type": "typing", "id": "x5", "room_id": "not-my-room"}',
+        '{"type": "typing", "id": "x5", "room_id": "' + room["id"] + '", "typing": "no"}',
         '{"type": "ping", "id": {"nested": true}}',
         "x" * (70 * 1024),
+        # 22,000 characters, but 66,000 bytes: the limit counts bytes.
+        '{"type": "ping", "id": "' + "\u20ac" * 22_000 + '"}',
     ]
     for raw in bad_frames:
         await a.send_raw(raw)
         error = await a.recv_type("error")
         assert error["error"]["type"].startswith("https://obrolan.dev/problems/")
-        assert error["error"]["status"] in (413, 422)
+        assert error["error"]["status"] in (413, 422), raw[:80]
         assert error["error"]["detail"]
+    # Typing into a room one is not in gets the same answer as send and receipt there.
+    for frame in (
+        {"type": "typing", "id": "t", "room_id": "not-my-room", "typing": True},
+        {"type": "send", "id": "t", "room_id": "not-my-room", "client_msg_id": "n", "body": "x"},
+        {"type": "receipt", "id": "t", "room_id": "not-my-room", "read_up_to": 1},
+    ):
+        await a.send(frame)
+        error = await a.recv_type("error")
+        assert error["error"]["status"] == 404, frame
+        assert error["error"]["type"].endswith("/not-found"), frame
+    # A binary frame is refused the same way; the socket lives on.
+    await a.conn.send(b'{"type": "ping", "id": "bin"}')
+    error = await a.recv_type("error")
+    assert error["error"]["status"] == 422 and "text" in error["error"]["detail"]
 
     after = await a.send_message(room["id"], "still here")
     assert after["type"] == "ack"
     page = (await ani.http.get(f"/api/v1/rooms/{room['id']}/messages")).json()
     assert [m["body"] for m in page["messages"]] == ["first", "still here"]
     await a.close()
+
+
+async def test_frames_far_over_the_limit_or_not_utf8_close_the_socket(
+    server: RunningServer,
+) -> None:
+    """Past 16 times the frame limit the WebSocket layer refuses to read the frame at all
+    (1009); a text frame that is not UTF-8 breaks the WebSocket protocol itself (1007)."""
+    ani = await make_user(server)
+    big = await WsClient.open(server.ws_url, ani.token)
+    await big.send_raw("x" * (16 * 64 * 1024 + 1))
+    with pytest.raises(ConnectionClosed) as closed:
+        await big.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+    broken = await WsClient.open(server.ws_url, ani.token)
+    await broken.conn.send(b'{"type": "ping", "id": "\xff"}', text=True)
+    with pytest.raises(ConnectionClosed) as closed:
+        await broken.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1007
 
 
 async def test_bad_hello_or_token_closes_with_a_reason(server: RunningServer) -> None:

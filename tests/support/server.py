@@ -90,6 +90,8 @@ class RunningServer:
             if self._task.done():
                 self._task.result()  # raises the start-up error
             await asyncio.sleep(0.01)
+        for client in self._clients:  # clients made before a restart follow the new port
+            client.base_url = httpx.URL(self.base_url)
 
     async def stop(self) -> None:
         if self._server is not None and self._task is not None:
@@ -105,8 +107,6 @@ class RunningServer:
         """
         await self.stop()
         await self.start()
-        for client in self._clients:
-            client.base_url = httpx.URL(self.base_url)
 
     async def shutdown(self) -> None:
         """Stop the server and close every client and socket the test opened."""

@@ -166,6 +166,10 @@ class AccountsService:
                 await store.touch_session(tx.conn, found.session_id, tx.now)
         return Principal(found.user_id, found.session_id, found.is_admin)
 
+    async def session_active(self, conn: AsyncConnection, session_id: str) -> bool:
+        """Whether a session authenticated a moment ago is still active, in `conn`'s snapshot."""
+        return await store.session_is_active(conn, session_id)
+
     async def login(
         self,
         *,

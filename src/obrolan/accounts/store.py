@@ -210,3 +210,17 @@ async def delete_failures_of(conn: AsyncConnection, scope: FailureScope, key_has
 
 async def delete_failures_before(conn: AsyncConnection, cutoff: datetime) -> None:
     await conn.execute(delete(login_failures).where(login_failures.c.at <= cutoff))
+
+
+async def session_is_active(conn: AsyncConnection, session_id: str) -> bool:
+    """Whether the session is neither revoked nor of a closed account."""
+    found = await conn.execute(
+        select(auth_sessions.c.id)
+        .join(users, users.c.id == auth_sessions.c.user_id)
+        .where(
+            auth_sessions.c.id == session_id,
+            auth_sessions.c.revoked_at.is_(None),
+            users.c.closed_at.is_(None),
+        )
+    )
+    return found.first() is not None

@@ -118,7 +118,8 @@ messages = Table(
     Column("created_at", UTCDateTime, nullable=False, info=system("messages")),
     Column("edited_at", UTCDateTime, nullable=True, info=system("messages")),
     Column("deleted_at", UTCDateTime, nullable=True, info=system("messages")),
-    UniqueConstraint("sender_id", "client_msg_id"),
+    # A retry key is the sender's own, per room: the same id in two rooms is two messages.
+    UniqueConstraint("sender_id", "room_id", "client_msg_id"),
     Index("ix_messages_room_id_position", "room_id", "position"),
 )
 

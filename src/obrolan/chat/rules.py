@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 
 class Kind(StrEnum):
@@ -87,3 +89,16 @@ def dm_status(position: int, delivered_up_to: int, read_up_to: int) -> str:
     if position <= delivered_up_to:
         return "delivered"
     return "sent"
+
+
+def repeats_message(stored: Mapping[str, Any], body: str, reply_to: str | None) -> bool:
+    """Whether a send whose client_msg_id was used before is a retry of that message.
+
+    A retry carries what the first send carried. The stored message may have been
+    edited or deleted since (its ack was lost, it was changed elsewhere): then nothing
+    is left to compare, and the send is taken as the retry it most likely is. Anything
+    else under a used id is another message, refused rather than silently dropped.
+    """
+    if stored["deleted"] or stored["edited_at"] is not None:
+        return True
+    return bool(stored["body"] == body and stored["reply_to"] == reply_to)

@@ -71,30 +71,44 @@ def _membership(row: Row[Any]) -> MembershipRow:
     )
 
 
-# The pairs travel as one JSON parameter, so the statement text is the same for every
+# The tuples travel as one JSON parameter, so the statement text is the same for every
 # batch and SQLAlchemy compiles it once (a VALUES list of N rows is a new statement for
 # every N, and compiling it took a quarter of the server's time under load).
-_PAIRS_SQL = {
-    "sqlite": "SELECT json_extract(value, '$[0]') AS a, json_extract(value, '$[1]') AS b"
-    " FROM json_each(:pairs)",
-    "postgresql": "SELECT p->>0 AS a, p->>1 AS b"
-    " FROM json_array_elements(CAST(:pairs AS json)) AS p",
+_COLUMNS = "abc"
+_ELEMENT_SQL = {
+    "sqlite": "json_extract(value, '$[{i}]') AS {name}",
+    "postgresql": "p->>{i} AS {name}",
+}
+_SOURCE_SQL = {
+    "sqlite": " FROM json_each(:{param})",
+    "postgresql": " FROM json_array_elements(CAST(:{param} AS json)) AS p",
 }
 
 
 @functools.cache
-def _pairs_table(dialect: str) -> CTE:
-    """Pairs as a table of columns `a`, `b` to join against, from the `pairs` parameter.
+def _tuples_table(dialect: str, width: int) -> CTE:
+    """Tuples as a table of columns `a`, `b`(, `c`) to join against, from one parameter.
 
-    A batch looks rows up by two columns at once. SQLite cannot use an index for a
-    row-value IN (`(x, y) IN (VALUES …)` scans the whole table); a join against the
-    pairs can, so the cost stays the same however many rows the table holds.
+    A batch looks rows up by two or three columns at once. SQLite cannot use an index
+    for a row-value IN (`(x, y) IN (VALUES …)` scans the whole table); a join against
+    the tuples can, so the cost stays the same however many rows the table holds.
     """
-    return text(_PAIRS_SQL[dialect]).columns(column("a", String), column("b", String)).cte("pairs")
+    names = _COLUMNS[:width]
+    elements = ", ".join(_ELEMENT_SQL[dialect].format(i=i, name=n) for i, n in enumerate(names))
+    sql = "SELECT " + elements + _SOURCE_SQL[dialect].format(param=f"tuples{width}")
+    return text(sql).columns(*(column(n, String) for n in names)).cte(f"tuples{width}")
+
+
+def _pairs_table(dialect: str) -> CTE:
+    return _tuples_table(dialect, 2)
+
+
+def _tuples_parameter(tuples: Iterable[tuple[str, ...]], width: int) -> dict[str, str]:
+    return {f"tuples{width}": orjson.dumps(list(set(tuples))).decode()}
 
 
 def _pairs_parameter(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
-    return {"pairs": orjson.dumps(list(set(pairs))).decode()}
+    return _tuples_parameter(pairs, 2)
 
 
 # -- people --------------------------------------------------------------------------
@@ -361,19 +375,25 @@ async def insert_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> 
 
 @functools.cache
 def _messages_by_client_ids_query(dialect: str) -> Select[Any]:
-    wanted = _pairs_table(dialect)
+    wanted = _tuples_table(dialect, 3)
     return select(messages).join(
-        wanted, and_(messages.c.sender_id == wanted.c.a, messages.c.client_msg_id == wanted.c.b)
+        wanted,
+        and_(
+            messages.c.sender_id == wanted.c.a,
+            messages.c.room_id == wanted.c.b,
+            messages.c.client_msg_id == wanted.c.c,
+        ),
     )
 
 
 async def messages_by_client_ids(
-    conn: AsyncConnection, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], Row[Any]]:
+    conn: AsyncConnection, keys: Iterable[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], Row[Any]]:
+    """Messages by their retry keys: (sender, room, client_msg_id)."""
     rows = await conn.execute(
-        _messages_by_client_ids_query(conn.dialect.name), _pairs_parameter(keys)
+        _messages_by_client_ids_query(conn.dialect.name), _tuples_parameter(keys, 3)
     )
-    return {(r.sender_id, r.client_msg_id): r for r in rows}
+    return {(r.sender_id, r.room_id, r.client_msg_id): r for r in rows}
 
 
 async def messages_by_ids(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, Row[Any]]:

@@ -16,9 +16,10 @@ from typing import Any
 
 from obrolan.accounts.keys import DataKeys, seal_text
 from obrolan.chat import store
+from obrolan.chat.rules import repeats_message
 from obrolan.chat.views import message_aad, message_view, message_views
 from obrolan.clock import Clock
-from obrolan.errors import Forbidden, Invalid, NotFound, ObrolanError
+from obrolan.errors import Conflict, Forbidden, Invalid, NotFound, ObrolanError
 from obrolan.ids import new_id
 from obrolan.ops.metrics import Metrics
 from obrolan.realtime.stream import EventStream, NewEvent, Transaction
@@ -151,30 +152,39 @@ class MessageWriter:
         conn = tx.conn
         rooms = await store.senders_rooms(conn, ((r.room_id, r.sender_id) for r in batch))
         replies = await store.messages_by_ids(conn, (r.reply_to for r in batch if r.reply_to))
-        earlier = await store.messages_by_client_ids(
-            conn, ((r.sender_id, r.client_msg_id) for r in batch)
-        )
-        retried: dict[tuple[str, str], dict[str, Any]] = {}
+        earlier = await store.messages_by_client_ids(conn, (_retry_key(r) for r in batch))
+        retried: dict[tuple[str, str, str], dict[str, Any]] = {}
         if earlier:
             keys = await self.data_keys.get_many(conn, (row.sender_id for row in earlier.values()))
             retried = dict(zip(earlier, message_views(list(earlier.values()), keys), strict=True))
         accepted: list[tuple[int, SendRequest]] = []
-        first_in_batch: dict[tuple[str, str], int] = {}
+        first_in_batch: dict[tuple[str, str, str], int] = {}
         repeats: dict[int, int] = {}
         for i, r in enumerate(batch):
-            key = (r.sender_id, r.client_msg_id)
-            if key in earlier:
-                results[i] = SendResult(retried[key], duplicate=True)
-                continue
-            if key in first_in_batch:
-                repeats[i] = first_in_batch[key]
-                continue
+            # Who may send here is decided first: a retry key is no way into a room
+            # the sender has left or been removed from.
             found = rooms.get((r.room_id, r.sender_id))
             if found is None:
                 results[i] = NotFound("room not found, or you are not in it", field="room_id")
                 continue
             if found[1]:  # a direct chat with a block between the two (R18)
                 results[i] = Forbidden("you cannot message this person", type_slug="blocked")
+                continue
+            key = _retry_key(r)
+            if key in earlier:
+                view = retried[key]
+                results[i] = (
+                    SendResult(view, duplicate=True)
+                    if repeats_message(view, r.body, r.reply_to)
+                    else _reused(r)
+                )
+                continue
+            if key in first_in_batch:
+                first = batch[first_in_batch[key]]
+                if first.body == r.body and first.reply_to == r.reply_to:
+                    repeats[i] = first_in_batch[key]
+                else:
+                    results[i] = _reused(r)
                 continue
             if r.reply_to is not None:
                 target = replies.get(r.reply_to)
@@ -229,6 +239,18 @@ class MessageWriter:
         await store.insert_messages(tx.conn, rows)
         for (i, _), event in zip(accepted, new_events, strict=True):
             results[i] = SendResult(event.data, duplicate=False)
+
+
+def _retry_key(r: SendRequest) -> tuple[str, str, str]:
+    return (r.sender_id, r.room_id, r.client_msg_id)
+
+
+def _reused(r: SendRequest) -> Conflict:
+    return Conflict(
+        f"client_msg_id {r.client_msg_id!r} is already the id of another message in this room",
+        field="client_msg_id",
+        type_slug="client-msg-id-reused",
+    )
 
 
 class _Row:

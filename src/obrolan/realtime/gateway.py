@@ -21,7 +21,14 @@ from starlette.types import Receive, Scope, Send
 
 from obrolan.accounts.principal import Principal
 from obrolan.api.inputs import NUL, NUL_MESSAGE, POSITION_MAX
-from obrolan.errors import InternalError, Invalid, ObrolanError, PayloadTooLarge
+from obrolan.errors import (
+    InternalError,
+    Invalid,
+    NotFound,
+    ObrolanError,
+    PayloadTooLarge,
+    Unauthenticated,
+)
 from obrolan.realtime.frames import dumps, error_frame
 from obrolan.realtime.hub import CLOSE_UNAUTHENTICATED, Connection
 from obrolan.services import Services
@@ -52,6 +59,7 @@ class Gateway:
         self.principal: Principal | None = None
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._missed_live = False
 
     async def run(self) -> None:
         if (await self._asgi_receive())["type"] != "websocket.connect":
@@ -61,7 +69,9 @@ class Gateway:
         if hello is None:
             return
         principal, since = hello
-        conn = await self._register(principal)
+        conn = await self._register(principal, since)
+        if conn is None:
+            return
         pump = asyncio.create_task(self._pump(conn))
         try:
             await self._replay(conn, since)
@@ -78,6 +88,7 @@ class Gateway:
 
     # -- connecting --------------------------------------------------------------------
     async def _hello(self) -> tuple[Principal, int | None] | None:
+        frame: Any = None
         try:
             text = await asyncio.wait_for(self._receive_text(), HELLO_TIMEOUT_SECONDS)
             frame = orjson.loads(text)
@@ -87,7 +98,7 @@ class Gateway:
             since = frame.get("since")
             if not isinstance(token, str) or not token or len(token) > 512:
                 raise Invalid("hello needs a token", field="token")
-            if since is not None and (not isinstance(since, int) or not 0 <= since <= POSITION_MAX):
+            if since is not None and not _is_position(since):
                 raise Invalid(
                     "since is a stream position (an integer from 0 to 2^63 - 1)", field="since"
                 )
@@ -109,15 +120,55 @@ class Gateway:
             return None
         return principal, since
 
-    async def _register(self, principal: Principal) -> Connection:
-        """Subscribe to the person's rooms first, so nothing committed from now on is missed."""
+    async def _register(self, principal: Principal, since: int | None) -> Connection | None:
+        """Register first, then read the rooms and the session: no change falls between.
+
+        From registration on, every event addressed to the person reaches the
+        connection (held until replay is done). The snapshot read after it sees every
+        change committed before; a change committed after it is one of those held
+        events, and is applied on top of the snapshot. So a kick, a join or a revoked
+        session that races the connect is never missed.
+        """
         services = self.services
-        conn = Connection(principal.user_id, principal.session_id)
-        async with services.db.read() as db:
-            room_ids = await services.chat.joined_room_ids(db, principal.user_id)
-        first = services.hub.register(conn, room_ids)
-        async with services.db.read() as db:
-            head = await services.stream.head(db)
+        hub = services.hub
+        conn = Connection(
+            principal.user_id, principal.session_id, services.settings.ws_max_queued_frames
+        )
+        first = hub.register(conn)
+        try:
+            async with services.db.read() as db:
+                # The head first: the rooms read after it show at least every change up
+                # to it, and the held changes after it are applied on top, in order. So
+                # this holds even where each statement sees a newer snapshot.
+                head = await services.stream.head(db)
+                high_water = await services.stream.high_water(db) if since is not None else 0
+                room_ids = await services.chat.joined_room_ids(db, principal.user_id)
+                active = await services.accounts.session_active(db, principal.session_id)
+        except BaseException:
+            hub.unregister(conn)
+            raise
+        refusal: tuple[ObrolanError, int] | None = None
+        if not active or conn.closed:
+            refusal = (
+                Unauthenticated("the token is unknown or was revoked"),
+                CLOSE_UNAUTHENTICATED,
+            )
+        elif since is not None and since > max(high_water, head):
+            refusal = (
+                Invalid(
+                    f"since is past the stream head ({max(high_water, head)}): reconnect"
+                    " without since and load history over REST",
+                    field="since",
+                    type_slug="since-ahead",
+                ),
+                CLOSE_NO_HELLO,
+            )
+        if refusal is not None:
+            hub.unregister(conn)
+            await self._fail(None, *refusal)
+            return None
+        # No await from here to `ready`: nothing can be queued before it (presence and
+        # typing reach the connection only through the rooms subscribed here).
         self.conn, self.principal = conn, principal
         conn.send(
             dumps(
@@ -129,26 +180,28 @@ class Gateway:
                 }
             )
         )
-        conn.last_position = head
+        hub.subscribe(conn, room_ids, as_of=head)
+        conn.last_position = head if since is None else since
+        # Events after the snapshot that the hub published before the rooms were
+        # subscribed went past this connection: the replay reads them back.
+        self._missed_live = hub.published_up_to > head
         if first:
             self._presence(conn, "online")
-        services.metrics.open_connections.set(services.hub.connection_count())
+        services.metrics.open_connections.set(hub.connection_count())
         return conn
 
     async def _replay(self, conn: Connection, since: int | None) -> None:
         """Everything after `since` from the database, then the live events held meanwhile."""
-        if since is not None:
-            conn.last_position = since
+        if since is not None or self._missed_live:
             batch_size = self.services.settings.ws_replay_batch
-            while True:
+            while not conn.closed:
                 async with self.services.db.read() as db:
                     room_ids = await self.services.chat.joined_room_ids(db, conn.user_id)
                     frames = await self.services.stream.read_since(
                         db, conn.user_id, room_ids, conn.last_position, batch_size
                     )
                 for position, frame in frames:
-                    conn.last_position = position
-                    conn.send(frame)
+                    conn.send_replayed(position, frame)
                 if len(frames) < batch_size:
                     break
         conn.go_live()
@@ -173,11 +226,11 @@ class Gateway:
             if message["type"] == "websocket.disconnect":
                 return
             raw = message.get("text")
-            if raw is None and message.get("bytes") is not None:
-                raw = message["bytes"].decode("utf-8", "replace")
             if raw is None:
+                if message.get("bytes") is not None:
+                    self._reply_error(None, Invalid("frames are JSON in text frames, not binary"))
                 continue
-            if len(raw) > max_bytes:
+            if _utf8_length(raw) > max_bytes:
                 self._reply_error(None, PayloadTooLarge(f"frames are at most {max_bytes} bytes"))
                 continue
             try:
@@ -267,11 +320,17 @@ class Gateway:
             self._reply_error(request_id, exc)
 
     def _typing(self, conn: Connection, request_id: Any, frame: dict[str, Any]) -> None:
-        room_id = frame.get("room_id")
-        if not isinstance(room_id, str) or room_id not in conn.rooms:
-            self._reply_error(request_id, Invalid("not a room you are in", field="room_id"))
+        try:
+            room_id = _text(frame, "room_id", 26)
+            typing = frame.get("typing", True)
+            if not isinstance(typing, bool):
+                raise Invalid("typing is true or false", field="typing")
+            if room_id not in conn.rooms:
+                # The same answer as send and receipt give outsiders.
+                raise NotFound("room not found, or you are not in it", field="room_id")
+        except ObrolanError as exc:
+            self._reply_error(request_id, exc)
             return
-        typing = bool(frame.get("typing", True))
         out = dumps(
             {"type": "typing", "room_id": room_id, "user_id": conn.user_id, "typing": typing}
         )
@@ -292,10 +351,10 @@ class Gateway:
             if message["type"] == "websocket.disconnect":
                 raise Disconnected
             text = message.get("text")
-            if text is None and message.get("bytes") is not None:
-                text = message["bytes"].decode("utf-8", "replace")
             if text is not None:
                 return str(text)
+            if message.get("bytes") is not None:
+                raise Invalid("frames are JSON in text frames, not binary")
 
     async def _fail(self, request_id: Any, error: ObrolanError, code: int) -> None:
         with contextlib.suppress(OSError):
@@ -321,6 +380,16 @@ def _position(frame: dict[str, Any], field: str) -> int | None:
     value = frame.get(field)
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= POSITION_MAX:
+    if not _is_position(value):
         raise Invalid(f"{field} is a stream position (an integer from 0 to 2^63 - 1)", field=field)
+    assert isinstance(value, int)
     return value
+
+
+def _is_position(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= POSITION_MAX
+
+
+def _utf8_length(text: str) -> int:
+    """The frame's size in bytes, as the limit counts it; encoded only when it may matter."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))

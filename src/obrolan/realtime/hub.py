@@ -30,53 +30,75 @@ class Connection:
         "closed",
         "last_position",
         "live",
+        "max_queued",
         "queue",
         "rooms",
         "session_id",
         "user_id",
     )
 
-    def __init__(self, user_id: str, session_id: str) -> None:
+    def __init__(self, user_id: str, session_id: str, max_queued: int = MAX_QUEUED_FRAMES) -> None:
         self.user_id = user_id
         self.session_id = session_id
+        self.max_queued = max_queued
         self.rooms: set[str] = set()
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.last_position = 0
         self.closed = False
         self.close_code = 1000
         # Until replay has caught up, live events wait here (they may overlap replay).
+        # Bounded like the queue: a replay that cannot keep up ends in CLOSE_TOO_SLOW.
         self.live = False
-        self._held: list[tuple[int, str]] = []
+        self._held: list[Published] = []
 
-    def send_event(self, position: int, frame: str) -> None:
+    def send_event(self, event: Published) -> None:
         if not self.live:
-            self._held.append((position, frame))
+            if len(self._held) >= self.max_queued:
+                self.close(CLOSE_TOO_SLOW)
+            elif not self.closed:
+                self._held.append(event)
             return
-        if position <= self.last_position:
+        if event.position <= self.last_position:
             return  # already sent (replay overlap, or both room subscriber and target)
+        self.last_position = event.position
+        self.send(event.frame)
+
+    def send_replayed(self, position: int, frame: str) -> None:
+        """An event read back from the database, sent before the held live ones."""
         self.last_position = position
         self.send(frame)
 
     def send(self, frame: str) -> None:
         if self.closed:
             return
-        if self.queue.qsize() >= MAX_QUEUED_FRAMES:
+        if self.queue.qsize() >= self.max_queued:
             self.close(CLOSE_TOO_SLOW)
             return
         self.queue.put_nowait(frame)
+
+    def held_memberships(self, after: int) -> list[Published]:
+        """The person's own membership changes held since registering, newer than `after`."""
+        return [
+            ev
+            for ev in self._held
+            if ev.position > after
+            and ev.kind == "membership"
+            and ev.data["user_id"] == self.user_id
+        ]
 
     def go_live(self) -> None:
         """Replay is done: flush the live events it did not already cover."""
         self.live = True
         held, self._held = self._held, []
-        for position, frame in held:
-            self.send_event(position, frame)
+        for event in held:
+            self.send_event(event)
 
     def close(self, code: int = 1000) -> None:
         """Stop sending; the socket closes with `code` once queued frames are out."""
         if not self.closed:
             self.closed = True
             self.close_code = code
+            self._held = []
             self.queue.put_nowait(None)
 
 
@@ -84,21 +106,41 @@ class Hub:
     def __init__(self) -> None:
         self._by_user: dict[str, set[Connection]] = defaultdict(set)
         self._by_room: dict[str, set[Connection]] = defaultdict(set)
+        self.published_up_to = 0
 
     # -- connections ------------------------------------------------------------------
-    def register(self, conn: Connection, room_ids: Iterable[str]) -> bool:
-        """Add a connection; True when it is the person's first (they came online)."""
+    def register(self, conn: Connection, room_ids: Iterable[str] = ()) -> bool:
+        """Add a connection; True when it is the person's first (they came online).
+
+        From here on the events addressed to the person reach it (held until it goes
+        live), and so do the rooms it is subscribed to.
+        """
         first = not self._by_user.get(conn.user_id)
         self._by_user[conn.user_id].add(conn)
         for room_id in room_ids:
-            conn.rooms.add(room_id)
-            self._by_room[room_id].add(conn)
+            self._subscribe(conn, room_id)
         return first
+
+    def subscribe(self, conn: Connection, room_ids: Iterable[str], *, as_of: int) -> None:
+        """Subscribe a registered connection to the rooms a snapshot at `as_of` shows.
+
+        Membership changes newer than the snapshot may already have passed through the
+        hub while the snapshot was read: they are applied again on top of it, in order,
+        so a kick or a join committed meanwhile is not undone by the older snapshot.
+        """
+        for room_id in room_ids:
+            self._subscribe(conn, room_id)
+        for ev in conn.held_memberships(after=as_of):
+            if ev.data["state"] == "join":
+                self._subscribe(conn, ev.room_id)  # type: ignore[arg-type]
+            else:
+                self._unsubscribe(ev.room_id, conn)  # type: ignore[arg-type]
 
     def unregister(self, conn: Connection) -> bool:
         """Remove a connection; True when it was the person's last (they went offline)."""
+        # conn.rooms stays as it was: the offline presence goes to those rooms.
         for room_id in conn.rooms:
-            self._unsubscribe(room_id, conn)
+            self._drop(room_id, conn)
         conns = self._by_user.get(conn.user_id)
         if conns is None:
             return False
@@ -119,16 +161,20 @@ class Hub:
 
     # -- delivery ---------------------------------------------------------------------
     def deliver(self, batch: Sequence[Published]) -> None:
+        if batch:
+            # Publishing follows position order, so this says which positions a
+            # connection registered from now on can no longer receive live.
+            self.published_up_to = batch[-1].position
         for ev in batch:
             membership = ev.kind == "membership" and ev.room_id is not None
             if membership and ev.data["state"] == "join":
                 self._subscribe_user(ev.data["user_id"], ev.room_id)  # type: ignore[arg-type]
             if ev.room_id is not None:
                 for conn in self._by_room.get(ev.room_id, ()):
-                    conn.send_event(ev.position, ev.frame)
+                    conn.send_event(ev)
             if ev.target_user_id is not None:
                 for conn in self._by_user.get(ev.target_user_id, ()):
-                    conn.send_event(ev.position, ev.frame)
+                    conn.send_event(ev)
             if membership and ev.data["state"] != "join":
                 # The person sees their own leave/kick/ban, then nothing more of the room.
                 self._unsubscribe_user(ev.data["user_id"], ev.room_id)  # type: ignore[arg-type]
@@ -151,15 +197,21 @@ class Hub:
 
     def _subscribe_user(self, user_id: str, room_id: str) -> None:
         for conn in self._by_user.get(user_id, ()):
-            conn.rooms.add(room_id)
-            self._by_room[room_id].add(conn)
+            self._subscribe(conn, room_id)
 
     def _unsubscribe_user(self, user_id: str, room_id: str) -> None:
-        for conn in self._by_user.get(user_id, ()):
-            conn.rooms.discard(room_id)
+        for conn in list(self._by_user.get(user_id, ())):
             self._unsubscribe(room_id, conn)
 
+    def _subscribe(self, conn: Connection, room_id: str) -> None:
+        conn.rooms.add(room_id)
+        self._by_room[room_id].add(conn)
+
     def _unsubscribe(self, room_id: str, conn: Connection) -> None:
+        conn.rooms.discard(room_id)
+        self._drop(room_id, conn)
+
+    def _drop(self, room_id: str, conn: Connection) -> None:
         subs = self._by_room.get(room_id)
         if subs is not None:
             subs.discard(conn)

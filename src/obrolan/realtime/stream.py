@@ -15,13 +15,13 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import Row, func, insert, or_, select, text
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.clock import Clock
 from obrolan.db import Database
+from obrolan.realtime import store
 from obrolan.realtime.frames import dumps, event_frame
-from obrolan.realtime.models import events
 
 
 @dataclass(slots=True)
@@ -70,7 +70,7 @@ class Transaction:
         An event's `data` is serialised at commit, so the caller may still complete it
         with what the positions tell (a message carries its own position).
         """
-        positions = await _allocate_positions(self.conn, len(new_events))
+        positions = await store.allocate_positions(self.conn, len(new_events))
         rows = [
             {
                 "position": position,
@@ -84,7 +84,7 @@ class Transaction:
             }
             for position, ev in zip(positions, new_events, strict=True)
         ]
-        await self.conn.execute(insert(events), rows)
+        await store.insert_events(self.conn, rows)
         self.appended.extend(zip(positions, new_events, strict=True))
         return positions
 
@@ -100,32 +100,6 @@ class Transaction:
             )
             for pos, ev in self.appended
         ]
-
-
-async def _allocate_positions(conn: AsyncConnection, count: int) -> list[int]:
-    """The next `count` stream positions, in order, never used before.
-
-    Taken in one query and then written in one multi-row insert: asking the database to
-    return generated keys in insertion order makes it insert the rows one at a time.
-    Both forms come from the counter that only ever grows, so a position is never
-    reused even when the newest events have been deleted.
-    """
-    if conn.dialect.name == "sqlite":
-        # AUTOINCREMENT's high-water mark. Callers hold the write lock in a BEGIN
-        # IMMEDIATE transaction, so no one else reads it until we commit.
-        seq = (
-            await conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
-        ).scalar()
-        start = int(seq or 0) + 1
-        return list(range(start, start + count))
-    result = await conn.execute(
-        text(
-            "SELECT nextval(pg_get_serial_sequence('events', 'position'))"
-            " FROM generate_series(1, :n)"
-        ),
-        {"n": count},
-    )
-    return sorted(int(row[0]) for row in result)
 
 
 class EventStream:
@@ -154,9 +128,26 @@ class EventStream:
                 self.broker.publish(tx.published())
 
     async def head(self, conn: AsyncConnection) -> int:
-        return int(
-            (await conn.execute(select(func.coalesce(func.max(events.c.position), 0)))).scalar_one()
-        )
+        """The newest committed position this transaction sees."""
+        return await store.committed_head(conn)
+
+    async def high_water(self, conn: AsyncConnection) -> int:
+        """The greatest position ever handed out: no client can hold a greater one."""
+        return await store.high_water(conn)
+
+    async def raise_floor(self) -> None:
+        """Make every position from now on greater than any handed out before, even after a restore.
+
+        Positions count on from the database's counter, and at start the counter moves
+        up to the wall clock in microseconds. A restored older copy of the database has
+        an older counter; without this, it would hand out again positions that clients
+        already processed, and a client resuming with its last position would miss them.
+        A clock reading is greater than every position handed out before it as long as
+        the clock does not go back and no run averaged a million events a second.
+        """
+        floor = int(self.clock.now().timestamp() * 1_000_000)
+        async with self.db.write_lock, self.db.write() as conn:
+            await store.raise_floor(conn, floor)
 
     async def read_since(
         self, conn: AsyncConnection, user_id: str, room_ids: Sequence[str], since: int, limit: int
@@ -166,17 +157,7 @@ class EventStream:
         `room_ids` are the rooms the person is in now; events addressed to the person
         (their own invites, kicks, new-device alerts) come through `target_user_id`.
         """
-        where = events.c.target_user_id == user_id
-        if room_ids:
-            where = or_(where, events.c.room_id.in_(room_ids))
-        rows = (
-            await conn.execute(
-                select(events)
-                .where(events.c.position > since, where)
-                .order_by(events.c.position)
-                .limit(limit)
-            )
-        ).all()
+        rows = await store.events_since(conn, user_id, room_ids, since, limit)
         hydrated: dict[int, dict[str, Any]] = {}
         for prefix, hydrator in self._hydrators.items():
             family = [r for r in rows if r.kind.startswith(prefix)]

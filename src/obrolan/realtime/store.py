@@ -1,0 +1,99 @@
+"""SQL for the event stream: allocate positions, append rows, read them back.
+
+Positions come from a counter that only grows: SQLite's AUTOINCREMENT high-water mark
+(`sqlite_sequence`) or PostgreSQL's sequence. Neither goes back when the newest events
+are deleted, and `raise_floor` moves it past the wall clock at start, so that not even a
+restored older copy of the database hands out positions that clients already have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, func, insert, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from obrolan.realtime.models import events
+
+_PG_ALLOCATE = text(
+    "SELECT nextval(pg_get_serial_sequence('events', 'position')) FROM generate_series(1, :n)"
+)
+_PG_HIGH_WATER = text(
+    "SELECT pg_sequence_last_value(pg_get_serial_sequence('events', 'position')::regclass)"
+)
+_PG_SET_FLOOR = text("SELECT setval(pg_get_serial_sequence('events', 'position'), :floor)")
+
+
+async def allocate_positions(conn: AsyncConnection, count: int) -> list[int]:
+    """The next `count` stream positions, in order, never used before.
+
+    Taken in one query and then written in one multi-row insert: asking the database to
+    return generated keys in insertion order makes it insert the rows one at a time.
+    """
+    if conn.dialect.name == "sqlite":
+        # Callers hold the write lock in a BEGIN IMMEDIATE transaction, so no one else
+        # reads the high-water mark until we commit; the insert moves it past our rows.
+        start = await _sqlite_high_water(conn) + 1
+        return list(range(start, start + count))
+    result = await conn.execute(_PG_ALLOCATE, {"n": count})
+    return sorted(int(row[0]) for row in result)
+
+
+async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    await conn.execute(insert(events), list(rows))
+
+
+async def committed_head(conn: AsyncConnection) -> int:
+    """The greatest position of an event that this transaction can see."""
+    value = (await conn.execute(select(func.coalesce(func.max(events.c.position), 0)))).scalar()
+    return int(value or 0)
+
+
+async def high_water(conn: AsyncConnection) -> int:
+    """The greatest position ever handed out (committed or not); 0 before the first."""
+    if conn.dialect.name == "sqlite":
+        return await _sqlite_high_water(conn)
+    value = (await conn.execute(_PG_HIGH_WATER)).scalar()
+    return int(value or 0)
+
+
+async def raise_floor(conn: AsyncConnection, floor: int) -> bool:
+    """Make the next position greater than `floor`, if it is not already; True if moved."""
+    if await high_water(conn) >= floor:
+        return False
+    if conn.dialect.name == "sqlite":
+        # sqlite_sequence is an ordinary table that SQLite reads before each insert.
+        moved = await conn.exec_driver_sql(
+            "UPDATE sqlite_sequence SET seq = ? WHERE name = 'events'", (floor,)
+        )
+        if not moved.rowcount:
+            await conn.exec_driver_sql(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", (floor,)
+            )
+        return True
+    await conn.execute(_PG_SET_FLOOR, {"floor": floor})
+    return True
+
+
+async def events_since(
+    conn: AsyncConnection, user_id: str, room_ids: Sequence[str], since: int, limit: int
+) -> list[Row[Any]]:
+    """Rows after `since` in these rooms or addressed to `user_id`, in position order."""
+    where = events.c.target_user_id == user_id
+    if room_ids:
+        where = or_(where, events.c.room_id.in_(room_ids))
+    rows = await conn.execute(
+        select(events)
+        .where(events.c.position > since, where)
+        .order_by(events.c.position)
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
+async def _sqlite_high_water(conn: AsyncConnection) -> int:
+    seq = (
+        await conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+    ).scalar()
+    return int(seq or 0)
