@@ -189,7 +189,21 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_ping_timeout": WS_PING_SECONDS,
         "access_log": False,  # RequestIdMiddleware logs each request, with its request id
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+        **_proxy_options(settings.trusted_proxies),
     }
+
+
+def _proxy_options(trusted_proxies: str) -> dict[str, Any]:
+    """Believe X-Forwarded-For only from OBROLAN_TRUSTED_PROXIES (R17: throttles key on it).
+
+    Uvicorn's own default trusts 127.0.0.1 (or $FORWARDED_ALLOW_IPS): any local process,
+    or a proxy that passes the header on unchecked, could then pick the address each
+    request is throttled under. With no trusted proxy the header is not read at all.
+    """
+    proxies = ",".join(p.strip() for p in trusted_proxies.split(",") if p.strip())
+    if not proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": proxies}
 
 
 def _route_stdlib_logging(level: str, *, json: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 
@@ -49,6 +50,24 @@ class Settings(BaseSettings):
 
     # Default region for phone numbers without a country code.
     phone_default_region: str = "ID"
+
+    # -- account protection (R17, R18): sessions, sign-up and address throttles, proxies --
+    # A session ends after this many days unused, and this many days after sign-in at most.
+    session_idle_days: int = 30
+    session_max_days: int = 90
+    # Sign-ups per client address within the window; the answer past it is 429.
+    register_max_per_ip: int = 20
+    register_window_seconds: int = 60 * 60
+    # Setting an email or phone, per account and per client address within the window.
+    address_changes_max_per_account: int = 10
+    address_changes_max_per_ip: int = 30
+    address_changes_window_seconds: int = 24 * 60 * 60
+    # argon2 computations at once (each takes password_memory_kib); new hashes (sign-ups,
+    # password changes) may take only half of them, so sign-ins always find room.
+    password_max_concurrent: int = Field(default_factory=lambda: max(2, os.cpu_count() or 2))
+    # Comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is
+    # believed. Empty: none, the connecting address is the client's.
+    trusted_proxies: str = ""
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -56,3 +57,58 @@ async def person() -> AsyncIterator[MakePerson]:
     yield build
     for user in made:
         await user.aclose()
+
+
+class Argon2Calls:
+    """Wraps a running server's argon2 hasher to count its work: it observes, never replaces.
+
+    `most_at_once` is the largest number of computations that ran at the same time.
+    """
+
+    def __init__(self, hasher: Any) -> None:
+        self.hasher = hasher
+        self.hashes = 0
+        self.verifies = 0
+        self.most_hashes_at_once = 0
+        self.most_at_once = 0
+        self._hashing = 0
+        self._running = 0
+        self._lock = threading.Lock()
+
+    def hash(self, password: str, **kwargs: Any) -> str:
+        with self._lock:
+            self.hashes += 1
+            self._hashing += 1
+            self._enter()
+            self.most_hashes_at_once = max(self.most_hashes_at_once, self._hashing)
+        try:
+            return str(self.hasher.hash(password, **kwargs))
+        finally:
+            with self._lock:
+                self._hashing -= 1
+                self._running -= 1
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        with self._lock:
+            self.verifies += 1
+            self._enter()
+        try:
+            return bool(self.hasher.verify(password_hash, password))
+        finally:
+            with self._lock:
+                self._running -= 1
+
+    def check_needs_rehash(self, password_hash: str) -> bool:
+        return bool(self.hasher.check_needs_rehash(password_hash))
+
+    def _enter(self) -> None:
+        self._running += 1
+        self.most_at_once = max(self.most_at_once, self._running)
+
+
+def count_argon2(server: RunningServer) -> Argon2Calls:
+    """From now on, count the argon2 work of the server's accounts service."""
+    passwords = server.services.accounts.passwords
+    calls = Argon2Calls(passwords.hasher)
+    passwords.hasher = calls
+    return calls

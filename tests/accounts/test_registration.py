@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from obrolan.accounts.models import auth_sessions, users
+from obrolan.clock import FakeClock
 from obrolan.realtime.models import events
-from tests.accounts.conftest import MakePerson
+from tests.accounts.conftest import MakePerson, count_argon2
 from tests.support.factories import PASSWORD, login, register
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, start_server
 
 EMAIL = "Siti.Nurhaliza@Contoh.CO.ID"
 PHONE_TYPED = "0812-3456-7890"
@@ -66,18 +69,103 @@ async def test_f1_invalid_registrations_name_the_failing_field(server: RunningSe
         assert problem["type"] == "https://obrolan.dev/problems/invalid"
 
 
-async def test_f1_taken_username_email_or_phone_is_a_conflict(server: RunningServer) -> None:
-    await register(server, "sari", email="sari@contoh.id", phone=PHONE_TYPED)
-    cases: list[tuple[dict[str, Any], str]] = [
-        ({"username": "SARI"}, "username"),
-        ({"username": "sari2", "email": "SARI@Contoh.ID"}, "email"),
-        ({"username": "sari3", "phone": "+62 812 3456 7890"}, "phone"),
-    ]
-    for fields, field in cases:
-        status, problem = await _post_account(server, **fields)
-        assert status == 409, (fields, problem)
-        assert problem["field"] == field
-        assert problem["type"] == "https://obrolan.dev/problems/conflict"
+async def test_f1_a_taken_username_is_a_conflict_found_before_any_hashing(
+    server: RunningServer,
+) -> None:
+    await register(server, "sari")
+    argon2 = count_argon2(server)
+    status, problem = await _post_account(server, username="SARI")
+    assert status == 409, problem
+    assert problem["field"] == "username"
+    assert problem["type"] == "https://obrolan.dev/problems/conflict"
+    # R17: argon2 costs memory and a thread; a sign-up that fails anyway spends neither.
+    assert argon2.hashes == 0
+
+
+async def test_r18_signing_up_with_someone_elses_email_or_phone_does_not_tell(
+    server: RunningServer,
+) -> None:
+    sari = await register(server, "sari", email="sari@contoh.id", phone=PHONE_TYPED)
+    taken = {"email": "SARI@Contoh.ID", "phone": "+62 812 3456 7890"}
+    free = {"email": "rina@contoh.id", "phone": "0813-1111-2222"}
+    answers = []
+    for username, fields in [("penebak", taken), ("rina", free)]:
+        status, account = await _post_account(server, username=username, **fields)
+        assert status == 201, account
+        answers.append({k: v for k, v in account.items() if k not in ("id", "username")})
+    # The same answer either way: each sees the address they entered as their own.
+    assert answers[0]["email"] == "sari@contoh.id" and answers[0]["phone"] == PHONE_E164
+    assert answers[1]["email"] == "rina@contoh.id" and answers[1]["phone"] == "+6281311112222"
+    assert set(answers[0]) == set(answers[1])
+    assert answers[0]["totp_enabled"] == answers[1]["totp_enabled"] is False
+    # Sari keeps her address: it finds her account, not the newcomer's.
+    keyring = server.services.keyring
+    async with server.services.db.read() as conn:
+        rows = {
+            r.username: r
+            for r in await conn.execute(
+                select(users.c.username, users.c.email_index, users.c.phone_index)
+            )
+        }
+    assert rows["sari"].email_index == keyring.blind_index("email", "sari@contoh.id")
+    assert rows["sari"].phone_index == keyring.blind_index("phone", PHONE_E164)
+    assert rows["penebak"].email_index is None and rows["penebak"].phone_index is None
+    assert sari["email"] == "sari@contoh.id"
+
+
+async def test_r17_sign_ups_are_throttled_per_address(
+    database_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    server = await start_server(
+        database_url, tmp_path, clock=clock, register_max_per_ip=3, register_window_seconds=3600
+    )
+    try:
+        # Refused before counting: a typo costs nothing.
+        assert (await _post_account(server, username="x"))[0] == 422
+        for i in range(3):
+            assert (await _post_account(server, username=f"orang{i}"))[0] == 201
+        status, problem = await _post_account(server, username="orang3")
+        assert status == 429 and problem["type"] == "https://obrolan.dev/problems/rate-limited"
+        assert problem["retry_after"] == 3600
+        # A taken username counts too: every sign-up is tried against the limit.
+        assert (await _post_account(server, username="orang0"))[0] == 429
+        clock.advance(3600)
+        assert (await _post_account(server, username="orang3"))[0] == 201
+    finally:
+        await server.shutdown()
+
+
+async def test_r17_sign_ups_hash_within_their_share_of_argon2_slots(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Costly enough that hashes overlap when nothing bounds them.
+    server = await start_server(
+        database_url,
+        tmp_path,
+        password_max_concurrent=2,
+        password_memory_kib=8 * 1024,
+        password_time_cost=2,
+    )
+    try:
+        await register(server, "ani")
+        argon2 = count_argon2(server)
+
+        async def sign_in() -> int:
+            async with server.http() as http:
+                body = {"username": "ani", "password": PASSWORD}
+                return (await http.post("/api/v1/sessions", json=body)).status_code
+
+        answers = await asyncio.gather(
+            *(_post_account(server, username=f"baru{i}") for i in range(8)),
+            *(sign_in() for _ in range(4)),
+        )
+        assert [a[0] for a in answers[:8]] == [201] * 8
+        assert answers[8:] == [201] * 4
+        # Sign-ups take at most half the slots, so sign-ins always find one free.
+        assert argon2.hashes == 8 and argon2.most_hashes_at_once == 1
+        assert argon2.most_at_once <= 2
+    finally:
+        await server.shutdown()
 
 
 async def test_r6_personal_fields_and_tokens_are_not_stored_in_plaintext(

@@ -12,13 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from obrolan.accounts.rules import (
+    SessionLifetime,
     check_password_strength,
     login_retry_after,
     normalise_display_name,
     normalise_email,
     normalise_phone,
     normalise_username,
-    totp_code_matches,
+    totp_accepted_step,
 )
 from obrolan.errors import Invalid
 
@@ -196,20 +197,70 @@ def test_property_r17_waiting_retry_after_seconds_is_exactly_enough(
     assert login_retry_after(failures, now=earlier, limit=limit, window_seconds=window) is not None
 
 
+# -- sessions ------------------------------------------------------------------------
+LIFETIME = SessionLifetime(
+    idle=timedelta(days=30), maximum=timedelta(days=90), resolution=timedelta(minutes=1)
+)
+
+
+def _expired(created_days_ago: float, seen_days_ago: float) -> bool:
+    return LIFETIME.expired(
+        created_at=NOW - timedelta(days=created_days_ago),
+        last_seen_at=NOW - timedelta(days=seen_days_ago),
+        now=NOW,
+    )
+
+
+def test_r17_a_session_expires_when_idle_allowing_for_the_last_seen_resolution() -> None:
+    # last_seen_at may lag the last use by up to a minute: 30 days and 59 s after the
+    # stored time the session may have been used less than 30 days ago.
+    assert not _expired(40, 30 + 59 / 86400)
+    assert _expired(40, 30 + 60 / 86400)
+
+
+def test_r17_a_session_in_use_still_ends_at_its_maximum_age() -> None:
+    assert not _expired(90 - 1 / 86400, 0)
+    assert _expired(90, 0)
+
+
+@given(
+    created=st.floats(min_value=0, max_value=200),
+    seen=st.floats(min_value=0, max_value=200),
+)
+def test_property_r17_expired_and_cutoffs_agree(created: float, seen: float) -> None:
+    seen = min(seen, created)  # a session is seen after it is made
+    cutoffs = LIFETIME.cutoffs(NOW)
+    created_at, seen_at = NOW - timedelta(days=created), NOW - timedelta(days=seen)
+    live = created_at > cutoffs.created_after and seen_at > cutoffs.seen_after
+    assert live is not LIFETIME.expired(created_at=created_at, last_seen_at=seen_at, now=NOW)
+
+
 # -- TOTP ----------------------------------------------------------------------------
 def test_r17_totp_accepts_the_current_code_and_one_step_of_drift() -> None:
     secret = pyotp.random_base32()
     totp = pyotp.TOTP(secret)
-    assert totp_code_matches(secret, totp.at(NOW), now=NOW)
-    assert totp_code_matches(secret, totp.at(NOW - timedelta(seconds=30)), now=NOW)
+    step = totp.timecode(NOW)
+    assert totp_accepted_step(secret, totp.at(NOW), now=NOW, last_used_step=None) == step
+    earlier = totp.at(NOW - timedelta(seconds=30))
+    assert totp_accepted_step(secret, earlier, now=NOW, last_used_step=None) == step - 1
     code = totp.at(NOW)
-    assert totp_code_matches(secret, f"{code[:3]} {code[3:]}", now=NOW)
+    assert totp_accepted_step(secret, f"{code[:3]} {code[3:]}", now=NOW, last_used_step=None)
 
 
 def test_r17_totp_refuses_old_and_malformed_codes() -> None:
     secret = pyotp.random_base32()
     totp = pyotp.TOTP(secret)
-    assert not totp_code_matches(secret, totp.at(NOW - timedelta(minutes=5)), now=NOW)
-    assert not totp_code_matches(secret, "abcdef", now=NOW)
-    assert not totp_code_matches(secret, "١٢٣٤٥٦", now=NOW)  # non-ASCII digits
-    assert not totp_code_matches(secret, "", now=NOW)
+    for code in [totp.at(NOW - timedelta(minutes=5)), "abcdef", "١٢٣٤٥٦", ""]:
+        assert totp_accepted_step(secret, code, now=NOW, last_used_step=None) is None
+
+
+def test_r17_a_totp_code_is_good_once() -> None:
+    secret = pyotp.random_base32()
+    totp = pyotp.TOTP(secret)
+    step = totp.timecode(NOW)
+    assert totp_accepted_step(secret, totp.at(NOW), now=NOW, last_used_step=step) is None
+    # Nor an older code still inside the drift window, once a newer one was used.
+    earlier = totp.at(NOW - timedelta(seconds=30))
+    assert totp_accepted_step(secret, earlier, now=NOW, last_used_step=step) is None
+    later = totp.at(NOW + timedelta(seconds=30))
+    assert totp_accepted_step(secret, later, now=NOW, last_used_step=step) == step + 1

@@ -11,7 +11,7 @@ from websockets.exceptions import ConnectionClosed
 
 from obrolan.clock import FakeClock
 from obrolan.realtime.models import events
-from tests.accounts.conftest import MakePerson
+from tests.accounts.conftest import MakePerson, count_argon2
 from tests.support.factories import PASSWORD, login, register
 from tests.support.server import RunningServer
 from tests.support.ws import WsClient
@@ -226,3 +226,76 @@ async def test_r17_first_sign_in_raises_no_alert(server: RunningServer, person: 
             await conn.execute(select(events).where(events.c.kind == "session.new_device"))
         ).all()
     assert alerts == []
+
+
+DAY = 24 * 60 * 60
+
+
+async def _socket_refused_with(server: RunningServer, token: str) -> int | None:
+    with pytest.raises(ConnectionClosed) as closed:
+        await WsClient.open(server.ws_url, token)
+    return closed.value.rcvd.code if closed.value.rcvd else None
+
+
+async def test_r17_a_session_unused_past_the_idle_limit_expires(
+    clocked_server: RunningServer, clock: FakeClock, person: MakePerson
+) -> None:
+    ani = await person(clocked_server, "ani")
+    ani_session = (await ani.http.get("/api/v1/sessions")).json()[0]["id"]
+    idle = clocked_server.settings.session_idle_days * DAY
+    clock.advance(59)
+    # Used, though too soon after sign-in for last_seen_at to be written...
+    assert await _status_with(clocked_server, ani.token) == 200
+    clock.advance(idle - 1)
+    # ...so this is one second short of the idle limit since that use: still live.
+    assert await _status_with(clocked_server, ani.token) == 200
+    clock.advance(idle // 2)
+    tablet = await _sign_in(clocked_server, "ani", device_name="Tablet")
+    clock.advance(idle - idle // 2 + 60)  # idle past the limit and its one-minute resolution
+
+    assert await _status_with(clocked_server, ani.token) == 401
+    assert await _socket_refused_with(clocked_server, ani.token) == 4401
+    async with clocked_server.http(tablet["token"]) as http:
+        sessions = (await http.get("/api/v1/sessions")).json()
+        assert [s["device_name"] for s in sessions] == ["Tablet"]
+        gone = await http.delete(f"/api/v1/sessions/{ani_session}")
+    assert gone.status_code == 404
+
+
+async def test_r17_a_session_in_use_ends_at_its_maximum_age(
+    clocked_server: RunningServer, clock: FakeClock, person: MakePerson
+) -> None:
+    ani = await person(clocked_server, "ani")
+    settings = clocked_server.settings
+    maximum = settings.session_max_days * DAY
+    used = 0
+    while used + settings.session_idle_days * DAY // 2 < maximum:
+        clock.advance(settings.session_idle_days * DAY // 2)
+        used += settings.session_idle_days * DAY // 2
+        assert await _status_with(clocked_server, ani.token) == 200
+    clock.advance(maximum - used - 1)
+    assert await _status_with(clocked_server, ani.token) == 200
+    fresh = await _sign_in(clocked_server, "ani")
+    clock.advance(1)
+
+    assert await _status_with(clocked_server, ani.token) == 401
+    assert await _socket_refused_with(clocked_server, ani.token) == 4401
+    async with clocked_server.http(fresh["token"]) as http:
+        sessions = (await http.get("/api/v1/sessions")).json()
+    assert [s["id"] for s in sessions] == [fresh["session"]["id"]]
+
+
+async def test_r17_an_unknown_username_costs_an_argon2_verify_like_a_known_one(
+    server: RunningServer,
+) -> None:
+    await register(server, "ani")
+    argon2 = count_argon2(server)
+    async with server.http() as http:
+        for username in ["ani", "siapa"]:
+            before = argon2.verifies
+            resp = await http.post(
+                "/api/v1/sessions", json={"username": username, "password": "salah salah salah"}
+            )
+            assert resp.status_code == 401
+            # Timing must not tell who has an account: both run one argon2 verify.
+            assert argon2.verifies == before + 1, username

@@ -12,6 +12,7 @@ from obrolan.chat.rules import (
     may_join_uninvited,
     may_remove,
     may_set_role,
+    repeats_message,
 )
 
 
@@ -55,3 +56,19 @@ def test_dm_status_from_receipts() -> None:
     assert dm_status(5, delivered_up_to=4, read_up_to=0) == "sent"
     assert dm_status(5, delivered_up_to=5, read_up_to=4) == "delivered"
     assert dm_status(5, delivered_up_to=9, read_up_to=5) == "read"
+
+
+def _stored(body: str | None, reply_to: str | None = None, **changed: object) -> dict[str, object]:
+    return {"body": body, "reply_to": reply_to, "deleted": False, "edited_at": None, **changed}
+
+
+def test_a_retry_repeats_the_body_and_reply_of_the_first_send() -> None:
+    assert repeats_message(_stored("halo"), "halo", None)
+    assert not repeats_message(_stored("halo"), "halo lagi", None)
+    assert not repeats_message(_stored("halo", "m1"), "halo", None)
+    assert not repeats_message(_stored("halo"), "halo", "m1")
+
+
+def test_a_retry_of_a_message_changed_since_is_still_a_retry() -> None:
+    assert repeats_message(_stored(None, deleted=True), "halo", None)
+    assert repeats_message(_stored("edited", edited_at="2026-01-01T00:00:00Z"), "halo", None)

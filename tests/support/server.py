@@ -124,18 +124,21 @@ async def start_server(
     database_url: str, tmp_path: Path, *, clock: Clock | None = None, **overrides: object
 ) -> RunningServer:
     await upgrade(database_url)
-    settings = Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        kek=base64.b64encode(os.urandom(32)).decode(),
-        log_json=True,
-        log_level="warning",
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "data_dir": tmp_path,
+        "kek": base64.b64encode(os.urandom(32)).decode(),
+        "log_json": True,
+        "log_level": "warning",
         # Cheap argon2id so the suite is fast; production uses the RFC 9106 defaults.
-        password_time_cost=1,
-        password_memory_kib=1024,
-        password_parallelism=1,
-        **overrides,  # type: ignore[arg-type]
-    )
+        "password_time_cost": 1,
+        "password_memory_kib": 1024,
+        "password_parallelism": 1,
+        # Every test signs its people up from 127.0.0.1.
+        "register_max_per_ip": 10_000,
+        **overrides,
+    }
+    settings = Settings(**values)  # type: ignore[arg-type]
     running = RunningServer(settings=settings, clock=clock)
     await running.start()
     return running

@@ -15,10 +15,10 @@ from obrolan.accounts.schemas import (
     RegisterRequest,
     SessionOut,
     SignInOut,
-    TotpCodeRequest,
+    TotpChangeRequest,
     TotpSetupOut,
 )
-from obrolan.api.deps import PrincipalDep, ServicesDep
+from obrolan.api.deps import PrincipalDep, ServicesDep, client_address
 
 router = APIRouter(tags=["accounts"])
 
@@ -34,16 +34,21 @@ def _problems(**described: str) -> dict[int | str, dict[str, Any]]:
 @router.post(
     "/accounts",
     status_code=201,
-    responses=_problems(s409="username, email or phone taken", s422="invalid field"),
+    responses=_problems(
+        s409="username taken",
+        s422="invalid field",
+        s429="too many sign-ups from this address (Retry-After)",
+    ),
 )
-async def register(body: RegisterRequest, services: ServicesDep) -> AccountOut:
-    """Create an account (F1)."""
-    account = await services.accounts.register(
+async def register(body: RegisterRequest, request: Request, services: ServicesDep) -> AccountOut:
+    """Create an account (F1). Whether another account has the email or phone is not told (R18)."""
+    account = await services.accounts.sign_up(
         username=body.username,
         password=body.password,
         display_name=body.display_name,
         email=body.email,
         phone=body.phone,
+        ip_address=client_address(request),
     )
     return AccountOut.model_validate(account)
 
@@ -61,15 +66,17 @@ async def login(body: LoginRequest, request: Request, services: ServicesDep) -> 
     signed_in = await services.accounts.login(
         username=body.username,
         password=body.password,
-        ip_address=request.client.host if request.client else None,
+        ip_address=client_address(request),
         user_agent=request.headers.get("user-agent"),
         device_name=body.device_name,
         totp_code=body.totp_code,
+        device_token=body.device_token,
     )
     return SignInOut(
         token=signed_in.token,
         session=SessionOut.model_validate(signed_in.session),
         user=AccountOut.model_validate(signed_in.account),
+        device_token=signed_in.device_token,
     )
 
 
@@ -115,12 +122,17 @@ async def me(principal: PrincipalDep, services: ServicesDep) -> AccountOut:
     return AccountOut.model_validate(await services.accounts.me(principal))
 
 
-@router.patch("/me", responses=_problems(s409="email or phone taken", s422="invalid field"))
+@router.patch(
+    "/me",
+    responses=_problems(s422="invalid field", s429="too many email or phone changes (Retry-After)"),
+)
 async def update_me(
-    body: ProfileUpdateRequest, principal: PrincipalDep, services: ServicesDep
+    body: ProfileUpdateRequest, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> AccountOut:
-    """Change my display name, email or phone; null removes email or phone (R8)."""
-    account = await services.accounts.update_profile(principal, body.changes())
+    """Change my display name, email or phone; null removes email or phone (R8, R18)."""
+    account = await services.accounts.update_profile(
+        principal, body.changes(), ip_address=client_address(request)
+    )
     return AccountOut.model_validate(account)
 
 
@@ -147,22 +159,31 @@ async def find_user(
 @router.post("/me/totp", status_code=201, responses=_problems(s409="already on"))
 async def begin_totp(principal: PrincipalDep, services: ServicesDep) -> TotpSetupOut:
     """Start two-step sign-in: a new secret for an authenticator app, not yet required."""
-    return TotpSetupOut.model_validate(await services.accounts.begin_totp(principal))
+    return TotpSetupOut.model_validate(await services.accounts.two_step.begin(principal))
 
 
-@router.post(
-    "/me/totp/confirm", responses=_problems(s409="nothing to confirm", s422="totp-invalid")
+_TOTP_CHANGE_PROBLEMS = _problems(
+    s403="invalid-credentials: the password is wrong",
+    s409="nothing to confirm, or already in that state",
+    s422="totp-invalid: the code is wrong, expired or already used",
+    s429="too many wrong passwords or codes (Retry-After)",
 )
+
+
+@router.post("/me/totp/confirm", responses=_TOTP_CHANGE_PROBLEMS)
 async def confirm_totp(
-    body: TotpCodeRequest, principal: PrincipalDep, services: ServicesDep
+    body: TotpChangeRequest, principal: PrincipalDep, services: ServicesDep
 ) -> AccountOut:
-    """Turn two-step sign-in on with a code from the app."""
-    return AccountOut.model_validate(await services.accounts.confirm_totp(principal, body.code))
+    """Turn two-step sign-in on with a code from the app and my password."""
+    account = await services.accounts.two_step.confirm(
+        principal, code=body.code, password=body.password
+    )
+    return AccountOut.model_validate(account)
 
 
-@router.delete("/me/totp", status_code=204, responses=_problems(s409="not on", s422="totp-invalid"))
+@router.delete("/me/totp", status_code=204, responses=_TOTP_CHANGE_PROBLEMS)
 async def disable_totp(
-    body: TotpCodeRequest, principal: PrincipalDep, services: ServicesDep
+    body: TotpChangeRequest, principal: PrincipalDep, services: ServicesDep
 ) -> None:
-    """Turn two-step sign-in off; needs a current code."""
-    await services.accounts.disable_totp(principal, body.code)
+    """Turn two-step sign-in off; needs a current code and my password."""
+    await services.accounts.two_step.disable(principal, code=body.code, password=body.password)

@@ -1,8 +1,8 @@
-"""Account tables: people, their wrapped data keys, sessions, and sign-in throttling."""
+"""Account tables: people, their wrapped data keys, sessions, and throttling."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, LargeBinary, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, LargeBinary, String, Table
 
 from obrolan.db import UTCDateTime, data, metadata, system
 
@@ -73,6 +73,8 @@ users = Table(
         ),
     ),
     Column("totp_enabled", Boolean, nullable=False, default=False, info=system()),
+    # The 30-second step of the last TOTP code accepted: a code is good once (RFC 6238 §5.2).
+    Column("totp_last_step", Integer, nullable=True, info=system()),
     Column("is_admin", Boolean, nullable=False, default=False, info=system()),
     Column("created_at", UTCDateTime, nullable=False, info=system()),
     Column("closed_at", UTCDateTime, nullable=True, info=system()),
@@ -152,4 +154,22 @@ login_failures = Table(
     ),
     Column("at", UTCDateTime, nullable=False, info=system("throttle")),
     Index("ix_login_failures_scope_key_hash_at", "scope", "key_hash", "at"),
+)
+
+# Sign-ups and address changes, counted per client address and per account (as keyed
+# hashes) to limit how fast anyone can make accounts or try addresses (R17, R18).
+throttled_actions = Table(
+    "throttled_actions",
+    metadata,
+    Column("id", String(26), primary_key=True, info=system("throttle")),
+    # "register-ip" | "address-account" | "address-ip"
+    Column("scope", String(16), nullable=False, info=system("throttle")),
+    Column(
+        "key_hash",
+        LargeBinary(32),
+        nullable=False,
+        info=data("user.device.ip_address", "essential.service.security", "throttle"),
+    ),
+    Column("at", UTCDateTime, nullable=False, info=system("throttle")),
+    Index("ix_throttled_actions_scope_key_hash_at", "scope", "key_hash", "at"),
 )

@@ -1,4 +1,4 @@
-"""argon2id password hashing, always off the event loop (R17)."""
+"""argon2id password hashing, always off the event loop, and bounded (R17)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,23 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 
 class Passwords:
-    """Hashes and verifies passwords in a worker thread: argon2 is slow on purpose."""
+    """Hashes and verifies passwords in worker threads: argon2 is slow and memory-hard on purpose.
 
-    def __init__(self, hasher: PasswordHasher | None = None) -> None:
-        self._hasher = hasher or PasswordHasher()
+    At most `max_concurrent` computations run at once, since each takes the hasher's
+    whole memory cost; new hashes (sign-ups, password changes) may take only half of
+    those slots, so a burst of sign-ups cannot keep sign-ins waiting.
+    """
+
+    def __init__(self, hasher: PasswordHasher | None = None, *, max_concurrent: int = 2) -> None:
+        # Public so that the running server's argon2 work can be observed, as tests do.
+        self.hasher = hasher or PasswordHasher()
+        self._slots = asyncio.Semaphore(max(1, max_concurrent))
+        self._new_hash_slots = asyncio.Semaphore(max(1, max_concurrent // 2))
         self._decoy_hash: str | None = None
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hasher.hash, password)
+        async with self._new_hash_slots, self._slots:
+            return await asyncio.to_thread(self.hasher.hash, password)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         """Whether `password` matches; with no hash (unknown person) it costs the same and fails.
@@ -25,18 +34,18 @@ class Passwords:
         Checking a decoy hash keeps the answer time the same for unknown usernames, so
         timing does not tell who has an account.
         """
-        if password_hash is None:
-            await asyncio.to_thread(self._verify, await self._decoy(), password)
-            return False
-        return await asyncio.to_thread(self._verify, password_hash, password)
+        checked = password_hash if password_hash is not None else await self._decoy()
+        async with self._slots:
+            matches = await asyncio.to_thread(self._verify, checked, password)
+        return matches and password_hash is not None
 
     def needs_rehash(self, password_hash: str) -> bool:
         """True when the hash was made with weaker parameters than today's."""
-        return self._hasher.check_needs_rehash(password_hash)
+        return self.hasher.check_needs_rehash(password_hash)
 
     def _verify(self, password_hash: str, password: str) -> bool:
         try:
-            return self._hasher.verify(password_hash, password)
+            return self.hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
 

@@ -50,6 +50,19 @@ class SignIn:
     token: str
     session: SessionInfo
     account: Account
+    # Proves at later sign-ins that this device signed in before (see throttle.py).
+    device_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewAccount:
+    """Checked and normalised fields of an account to create."""
+
+    username: str
+    password: str
+    display_name: str
+    email: str | None
+    phone: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Pure account rules: what a username, password, email and phone must be; sign-in throttling.
+"""Pure account rules: usernames, passwords, email and phone; throttling; session and TOTP time.
 
 No I/O here: every function takes what it decides on (including `now`) as arguments, so
 each is unit-tested without a server.
@@ -6,9 +6,11 @@ each is unit-tested without a server.
 
 from __future__ import annotations
 
+import hmac
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import phonenumbers
@@ -165,10 +167,57 @@ def login_retry_after(
     return max(1, math.ceil((frees_at - now).total_seconds()))
 
 
-def totp_code_matches(secret: str, code: str, *, now: datetime) -> bool:
-    """Whether `code` is the TOTP of `secret` now, allowing one 30-second step of clock drift."""
+@dataclass(frozen=True, slots=True)
+class SessionCutoffs:
+    """A session is live while created after `created_after` and last seen after `seen_after`."""
+
+    created_after: datetime
+    seen_after: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLifetime:
+    """How long a session lives: `idle` unused, and `maximum` after sign-in at most (R17).
+
+    `last_seen_at` is written at most once per `resolution`, so a session may have been
+    used up to `resolution` after the time stored. The idle limit counts from the latest
+    moment it may have been used: a session is never ended early, at worst up to
+    `resolution` late.
+    """
+
+    idle: timedelta
+    maximum: timedelta
+    resolution: timedelta
+
+    def expired(self, *, created_at: datetime, last_seen_at: datetime, now: datetime) -> bool:
+        cutoffs = self.cutoffs(now)
+        return created_at <= cutoffs.created_after or last_seen_at <= cutoffs.seen_after
+
+    def cutoffs(self, now: datetime) -> SessionCutoffs:
+        return SessionCutoffs(
+            created_after=now - self.maximum, seen_after=now - self.idle - self.resolution
+        )
+
+
+TOTP_DRIFT_STEPS = 1
+
+
+def totp_accepted_step(
+    secret: str, code: str, *, now: datetime, last_used_step: int | None
+) -> int | None:
+    """The time step whose TOTP `code` is, or None when it is wrong, expired or already used.
+
+    One 30-second step of clock drift is allowed either way. A code is good once (RFC
+    6238 §5.2): a step at or before `last_used_step`, the last one accepted, is refused.
+    """
     code = code.strip().replace(" ", "")
     if not (code.isascii() and code.isdigit()):
-        return False
-    matches: bool = pyotp.TOTP(secret).verify(code, for_time=now, valid_window=1)
-    return matches
+        return None
+    totp = pyotp.TOTP(secret)
+    current: int = totp.timecode(now)
+    for step in range(current - TOTP_DRIFT_STEPS, current + TOTP_DRIFT_STEPS + 1):
+        if last_used_step is not None and step <= last_used_step:
+            continue
+        if hmac.compare_digest(str(totp.generate_otp(step)), code):
+            return step
+    return None

@@ -14,6 +14,7 @@ from obrolan.accounts.rules import (
     PHONE_INPUT_MAX,
     USERNAME_MAX,
 )
+from obrolan.accounts.throttle import DEVICE_TOKEN_MAX_CHARS
 from obrolan.api.inputs import RequestBody
 
 # Room for a few spaces a person may type between the digits; the rule checks the code.
@@ -38,6 +39,12 @@ class LoginRequest(RequestBody):
     password: str = Field(max_length=PASSWORD_MAX)
     device_name: str | None = Field(default=None, max_length=DISPLAY_NAME_MAX, examples=["Laptop"])
     totp_code: str | None = Field(default=None, max_length=TOTP_CODE_MAX)
+    device_token: str | None = Field(
+        default=None,
+        max_length=DEVICE_TOKEN_MAX_CHARS,
+        description="The device_token of this device's last sign-in: failures are then "
+        "counted for this device alone",
+    )
 
 
 class PasswordChangeRequest(RequestBody):
@@ -69,8 +76,11 @@ class ProfileUpdateRequest(RequestBody):
         )
 
 
-class TotpCodeRequest(RequestBody):
+class TotpChangeRequest(RequestBody):
+    """Turning two-step sign-in on or off takes a code and the password (R17)."""
+
     code: str = Field(min_length=6, max_length=TOTP_CODE_MAX, examples=["123456"])
+    password: str = Field(max_length=PASSWORD_MAX)
 
 
 # -- responses -----------------------------------------------------------------------
@@ -102,6 +112,10 @@ class SignInOut(BaseModel):
     token: str = Field(description="The bearer token; shown only now, never stored by obrolan")
     session: SessionOut
     user: AccountOut
+    device_token: str = Field(
+        description="Keep on this device and send with its next sign-ins: another person's "
+        "failed guesses then do not lock it out"
+    )
 
 
 class TotpSetupOut(_Response):

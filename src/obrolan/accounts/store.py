@@ -1,4 +1,4 @@
-"""SQL for people, sessions and failed sign-ins. No rules here: see rules.py."""
+"""SQL for people, sessions, failed sign-ins and throttled actions. No rules here: see rules.py."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from obrolan.accounts.models import auth_sessions, login_failures, users
+from obrolan.accounts.models import auth_sessions, login_failures, throttled_actions, users
+from obrolan.accounts.rules import SessionCutoffs
 
-FailureScope = Literal["account", "ip"]
+FailureScope = Literal["account", "ip", "device"]
+ActionScope = Literal["register-ip", "address-account", "address-ip"]
 IndexColumn = Literal["email_index", "phone_index"]
 
 
@@ -26,6 +28,7 @@ class UserRow:
     password_hash: str
     totp_secret_enc: bytes | None
     totp_enabled: bool
+    totp_last_step: int | None
     is_admin: bool
     created_at: datetime
 
@@ -46,6 +49,7 @@ class ActiveToken:
     session_id: str
     user_id: str
     is_admin: bool
+    created_at: datetime
     last_seen_at: datetime
 
 
@@ -59,6 +63,7 @@ def _user(row: Row[Any]) -> UserRow:
         row.password_hash,
         row.totp_secret_enc,
         bool(row.totp_enabled),
+        row.totp_last_step,
         bool(row.is_admin),
         row.created_at,
     )
@@ -105,6 +110,22 @@ async def update_user(conn: AsyncConnection, user_id: str, values: dict[str, Any
     await conn.execute(update(users).where(users.c.id == user_id).values(**values))
 
 
+async def use_totp_step(conn: AsyncConnection, user_id: str, step: int) -> bool:
+    """Record `step` as the last TOTP step used; False when it is not after the last one.
+
+    One conditional UPDATE, so two requests with the same code cannot both get through.
+    """
+    result = await conn.execute(
+        update(users)
+        .where(
+            users.c.id == user_id,
+            or_(users.c.totp_last_step.is_(None), users.c.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+    )
+    return result.rowcount == 1
+
+
 # -- sessions ------------------------------------------------------------------------
 async def insert_session(conn: AsyncConnection, values: dict[str, Any]) -> None:
     await conn.execute(insert(auth_sessions).values(**values))
@@ -116,6 +137,7 @@ async def active_token(conn: AsyncConnection, token_hash: bytes) -> ActiveToken 
             select(
                 auth_sessions.c.id,
                 auth_sessions.c.user_id,
+                auth_sessions.c.created_at,
                 auth_sessions.c.last_seen_at,
                 users.c.is_admin,
             )
@@ -129,7 +151,7 @@ async def active_token(conn: AsyncConnection, token_hash: bytes) -> ActiveToken 
     ).first()
     if row is None:
         return None
-    return ActiveToken(row.id, row.user_id, bool(row.is_admin), row.last_seen_at)
+    return ActiveToken(row.id, row.user_id, bool(row.is_admin), row.created_at, row.last_seen_at)
 
 
 async def touch_session(conn: AsyncConnection, session_id: str, at: datetime) -> None:
@@ -138,21 +160,31 @@ async def touch_session(conn: AsyncConnection, session_id: str, at: datetime) ->
     )
 
 
-async def active_sessions(conn: AsyncConnection, user_id: str) -> list[SessionRow]:
+def _live(user_id: str, live: SessionCutoffs) -> list[Any]:
+    return [
+        auth_sessions.c.user_id == user_id,
+        auth_sessions.c.revoked_at.is_(None),
+        auth_sessions.c.created_at > live.created_after,
+        auth_sessions.c.last_seen_at > live.seen_after,
+    ]
+
+
+async def active_sessions(
+    conn: AsyncConnection, user_id: str, live: SessionCutoffs
+) -> list[SessionRow]:
+    """The person's sessions that are neither revoked nor expired, oldest first."""
     rows = await conn.execute(
         select(auth_sessions)
-        .where(auth_sessions.c.user_id == user_id, auth_sessions.c.revoked_at.is_(None))
+        .where(*_live(user_id, live))
         .order_by(auth_sessions.c.created_at, auth_sessions.c.id)
     )
     return [_session(r) for r in rows]
 
 
-async def active_session_ids(conn: AsyncConnection, user_id: str) -> list[str]:
-    rows = await conn.execute(
-        select(auth_sessions.c.id).where(
-            auth_sessions.c.user_id == user_id, auth_sessions.c.revoked_at.is_(None)
-        )
-    )
+async def active_session_ids(
+    conn: AsyncConnection, user_id: str, live: SessionCutoffs
+) -> list[str]:
+    rows = await conn.execute(select(auth_sessions.c.id).where(*_live(user_id, live)))
     return [r[0] for r in rows]
 
 
@@ -171,6 +203,20 @@ async def revoke_sessions(conn: AsyncConnection, session_ids: Sequence[str], at:
             .where(auth_sessions.c.id.in_(session_ids), auth_sessions.c.revoked_at.is_(None))
             .values(revoked_at=at)
         )
+
+
+async def session_is_active(conn: AsyncConnection, session_id: str) -> bool:
+    """Whether the session is neither revoked nor of a closed account."""
+    found = await conn.execute(
+        select(auth_sessions.c.id)
+        .join(users, users.c.id == auth_sessions.c.user_id)
+        .where(
+            auth_sessions.c.id == session_id,
+            auth_sessions.c.revoked_at.is_(None),
+            users.c.closed_at.is_(None),
+        )
+    )
+    return found.first() is not None
 
 
 # -- failed sign-ins -----------------------------------------------------------------
@@ -212,15 +258,33 @@ async def delete_failures_before(conn: AsyncConnection, cutoff: datetime) -> Non
     await conn.execute(delete(login_failures).where(login_failures.c.at <= cutoff))
 
 
-async def session_is_active(conn: AsyncConnection, session_id: str) -> bool:
-    """Whether the session is neither revoked nor of a closed account."""
-    found = await conn.execute(
-        select(auth_sessions.c.id)
-        .join(users, users.c.id == auth_sessions.c.user_id)
+# -- throttled actions (sign-ups, address changes) -------------------------------------
+async def recent_actions(
+    conn: AsyncConnection, scope: ActionScope, key_hash: bytes, since: datetime, limit: int
+) -> list[datetime]:
+    """The times of the `limit` most recent actions after `since`, newest first."""
+    rows = await conn.execute(
+        select(throttled_actions.c.at)
         .where(
-            auth_sessions.c.id == session_id,
-            auth_sessions.c.revoked_at.is_(None),
-            users.c.closed_at.is_(None),
+            throttled_actions.c.scope == scope,
+            throttled_actions.c.key_hash == key_hash,
+            throttled_actions.c.at > since,
+        )
+        .order_by(throttled_actions.c.at.desc())
+        .limit(max(limit, 1))
+    )
+    return [r[0] for r in rows]
+
+
+async def insert_actions(conn: AsyncConnection, values: Sequence[dict[str, Any]]) -> None:
+    await conn.execute(insert(throttled_actions), list(values))
+
+
+async def delete_actions_before(
+    conn: AsyncConnection, scope: ActionScope, cutoff: datetime
+) -> None:
+    await conn.execute(
+        delete(throttled_actions).where(
+            throttled_actions.c.scope == scope, throttled_actions.c.at <= cutoff
         )
     )
-    return found.first() is not None

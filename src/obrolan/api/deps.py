@@ -31,6 +31,16 @@ async def get_principal(
     return principal
 
 
+def client_address(request: Request) -> str | None:
+    """The client's IP address, or None when the server was not told (a Unix socket).
+
+    Behind a proxy listed in OBROLAN_TRUSTED_PROXIES this is the address it forwarded:
+    uvicorn rewrites the connection's address from X-Forwarded-For for those only
+    (`obrolan.cli.uvicorn_options`), and ignores the header from anyone else.
+    """
+    return request.client.host if request.client and request.client.host else None
+
+
 def refuse_nul_in_url(request: Request) -> None:
     """A NUL in a path or query parameter is a 422 naming it, before any route reads it.
 

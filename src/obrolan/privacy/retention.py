@@ -33,7 +33,11 @@ RULES: dict[str, RetentionRule] = {
         ),
         RetentionRule("session", "until the session is revoked or expires, then 90 days", "R17"),
         RetentionRule("security-log", "12 months, for security monitoring", "R5"),
-        RetentionRule("throttle", "15 minutes: only for counting failed sign-ins", "R17"),
+        RetentionRule(
+            "throttle",
+            "until its counting window passes (at most a day): only for throttling",
+            "R17",
+        ),
         RetentionRule("stream", "as long as the event it orders; content lives in its row", "R4"),
     ]
 }

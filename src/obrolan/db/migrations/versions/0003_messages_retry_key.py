@@ -1,7 +1,7 @@
 """scope a message's client_msg_id to its sender and room
 
-Revision ID: 0002_messages
-Revises: 0001
+Revision ID: 0003_messages
+Revises: 0002_accounts
 Create Date: 2026-12-01 09:40:00
 
 The same client_msg_id sent to two rooms is two messages, not a retry of the first.
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0002_messages"
-down_revision: str | None = "0001"
+revision: str = "0003_messages"
+down_revision: str | None = "0002_accounts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
