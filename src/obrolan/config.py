@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+# SQLite's own values for PRAGMA synchronous; anything else must not reach the PRAGMA.
+SqliteSynchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
 
 class Settings(BaseSettings):
@@ -24,8 +31,8 @@ class Settings(BaseSettings):
     kek_file: Path | None = None
     # FULL: a commit survives power loss, not only a crash. Sends are committed in
     # batches, so this costs one fsync per batch, not per message.
-    sqlite_synchronous: str = "FULL"
-    log_level: str = "info"
+    sqlite_synchronous: SqliteSynchronous = "FULL"
+    log_level: LogLevel = "info"
     log_json: bool = True
 
     # Limits on input (ARCHITECTURE principle 7): every length and count has a bound.
@@ -46,6 +53,28 @@ class Settings(BaseSettings):
 
     # Default region for phone numbers without a country code.
     phone_default_region: str = "ID"
+
+    # Checked at start, so a wrong value is one line naming the variable, not a traceback
+    # (or, for the PRAGMA, SQL) later on.
+    @field_validator("sqlite_synchronous", mode="before")
+    @classmethod
+    def _upper_case(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_parses(cls, value: str) -> str:
+        if value:
+            try:
+                make_url(value)
+            except ArgumentError as exc:
+                raise ValueError("not a database URL, e.g. postgresql+asyncpg://host/db") from exc
+        return value
 
     @cached_property
     def resolved_database_url(self) -> str:
