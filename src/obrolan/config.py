@@ -14,6 +14,8 @@ from sqlalchemy.exc import ArgumentError
 # SQLite's own values for PRAGMA synchronous; anything else must not reach the PRAGMA.
 SqliteSynchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+# The async drivers obrolan installs and is tested with.
+SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
 class Settings(BaseSettings):
@@ -55,7 +57,7 @@ class Settings(BaseSettings):
     phone_default_region: str = "ID"
 
     # Checked at start, so a wrong value is one line naming the variable, not a traceback
-    # (or, for the PRAGMA, SQL) later on.
+    # (or, for the PRAGMA, SQL) later on. Request-size limit: see RequestSizeLimit.
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod
     def _upper_case(cls, value: Any) -> Any:
@@ -68,12 +70,18 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _database_url_parses(cls, value: str) -> str:
-        if value:
-            try:
-                make_url(value)
-            except ArgumentError as exc:
-                raise ValueError("not a database URL, e.g. postgresql+asyncpg://host/db") from exc
+    def _database_url_is_supported(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            driver = make_url(value).drivername
+        except ArgumentError:
+            driver = None
+        if driver not in SUPPORTED_DRIVERS:
+            raise ValueError(
+                "use postgresql+asyncpg://user:password@host/database"
+                " or sqlite+aiosqlite:///path/to/file.db"
+            )
         return value
 
     @cached_property
