@@ -13,6 +13,7 @@ from obrolan import __version__
 from obrolan.accounts.api import router as accounts_router
 from obrolan.api import problems
 from obrolan.api.deps import refuse_nul_in_url
+from obrolan.api.limits import RequestSizeLimit
 from obrolan.chat.api import router as chat_router
 from obrolan.clock import Clock
 from obrolan.config import Settings
@@ -48,6 +49,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.state.services = services
     problems.install(app)
+    # Added first, so it runs inside RequestIdMiddleware: a refusal is logged like any answer.
+    app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(ops_router)
     api_checks = [Depends(refuse_nul_in_url)]

@@ -56,8 +56,13 @@ class Settings(BaseSettings):
     # Default region for phone numbers without a country code.
     phone_default_region: str = "ID"
 
-    # Checked at start, so a wrong value is one line naming the variable, not a traceback
-    # (or, for the PRAGMA, SQL) later on. Request-size limit: see RequestSizeLimit.
+    # -- operations: request bounds, and checks that refuse bad values at start ---------
+    # The largest request body, refused by its Content-Length before it is read, or cut
+    # off as it passes the bound (obrolan.api.limits).
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    # Checked at start, so a wrong value is one line naming the variable, not a
+    # traceback (or, for the PRAGMA, SQL) later on.
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod
     def _upper_case(cls, value: Any) -> Any:
