@@ -310,3 +310,29 @@ def test_make_run_migrates_once() -> None:
         c for c in commands if " migrate" in c or (" serve" in c and "--no-migrate" not in c)
     ]
     assert len(migrations) == 1, commands
+
+
+async def test_admin_list_users_and_close_user(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    assert (await asyncio.to_thread(_invoke, ["migrate"], env)).exit_code == 0
+    password = "kata sandi yang panjang sekali\n"
+    for args in (["ratna", "--admin"], ["budi"]):
+        made = await asyncio.to_thread(
+            _invoke, ["admin", "create-user", *args, "--password-stdin"], env, password
+        )
+        assert made.exit_code == 0, made.output
+
+    listed = await asyncio.to_thread(_invoke, ["admin", "list-users"], env)
+    closed = await asyncio.to_thread(_invoke, ["admin", "close-user", "BUDI"], env)
+    after = await asyncio.to_thread(_invoke, ["admin", "list-users"], env)
+    nobody = await asyncio.to_thread(_invoke, ["admin", "close-user", "siapa"], env)
+
+    assert listed.exit_code == 0, listed.output
+    rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines()[1:]}
+    assert rows["ratna"][2] == "administrator" and rows["budi"][2] == "user"
+    assert len(rows["budi"]) == 5  # not closed: no closing time
+    assert closed.exit_code == 0, closed.output
+    assert "closed budi" in closed.stdout
+    closed_rows = {line.split()[0]: line.split() for line in after.stdout.splitlines()[1:]}
+    assert len(closed_rows["budi"]) == 7 and len(closed_rows["ratna"]) == 5
+    _assert_one_line_error(nobody)

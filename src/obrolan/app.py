@@ -11,6 +11,7 @@ from starlette.types import Receive, Scope, Send
 
 from obrolan import __version__
 from obrolan.accounts.api import router as accounts_router
+from obrolan.admin.api import router as admin_router
 from obrolan.api import problems
 from obrolan.api.deps import refuse_nul_in_url
 from obrolan.api.limits import RequestSizeLimit
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     api_checks = [Depends(refuse_nul_in_url)]
     app.include_router(accounts_router, prefix=API_PREFIX, dependencies=api_checks)
     app.include_router(chat_router, prefix=API_PREFIX, dependencies=api_checks)
+    app.include_router(admin_router, prefix=API_PREFIX, dependencies=api_checks)
     return app
 
 

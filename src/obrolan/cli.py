@@ -22,11 +22,14 @@ import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from obrolan import __version__
 from obrolan.accounts.records import Account
+from obrolan.admin import OPERATOR
+from obrolan.admin.records import AccountSummary
 from obrolan.app import create_app
 from obrolan.config import Settings
 from obrolan.crypto import KekError, fingerprint, load_or_create_kek
@@ -325,6 +328,65 @@ async def _register(
             phone=phone,
             is_admin=is_admin,
         )
+    finally:
+        await services.close()
+
+
+@admin_app.command("list-users")
+def list_users() -> None:
+    """List every account, open and closed, by username."""
+    settings = load_settings()
+    with reported_errors(settings.resolved_database_url):
+        accounts = asyncio.run(_all_accounts(settings))
+    table = Table("username", "id", "role", "created", "closed", box=None)
+    for account in accounts:
+        table.add_row(
+            escape(account.username),
+            account.id,
+            "administrator" if account.is_admin else "user",
+            f"{account.created_at:%Y-%m-%d %H:%M}",
+            f"{account.closed_at:%Y-%m-%d %H:%M}" if account.closed_at else "",
+        )
+    console.print(table)
+
+
+async def _all_accounts(settings: Settings) -> list[AccountSummary]:
+    services = build_services(settings)
+    try:
+        accounts: list[AccountSummary] = []
+        after = None
+        while True:
+            page = await services.admin.list_accounts(OPERATOR, after=after, limit=100)
+            accounts.extend(page.accounts)
+            if page.next is None:
+                return accounts
+            after = page.next
+    finally:
+        await services.close()
+
+
+@admin_app.command("close-user")
+def close_user(
+    username: Annotated[str, typer.Argument(metavar="USERNAME", help="The account to close.")],
+) -> None:
+    """Close an account: it can no longer sign in, and its sessions end.
+
+    Sockets that a running server holds open for it close when it is closed over the
+    API; from here, its next request is refused.
+    """
+    settings = load_settings()
+    with reported_errors(settings.resolved_database_url):
+        account = asyncio.run(_close_account(settings, username))
+    console.print(
+        f"closed [bold]{escape(account.username)}[/bold] (id {account.id})", soft_wrap=True
+    )
+
+
+async def _close_account(settings: Settings, username: str) -> AccountSummary:
+    services = build_services(settings)
+    try:
+        found = await services.admin.find_account(OPERATOR, username)
+        return await services.admin.close_account(OPERATOR, found.id)
     finally:
         await services.close()
 

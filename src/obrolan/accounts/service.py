@@ -485,3 +485,12 @@ class AccountsService:
                 "at": iso(session.created_at if session else row.created_at),
             }
         return hydrated
+
+    # -- for site administration -----------------------------------------------------
+    async def revoke_all_sessions(self, tx: Transaction, user_id: str) -> None:
+        """Revoke every active session of a person, within the caller's transaction.
+
+        The same path as signing out: `session.revoked` events close the sockets (4401)
+        once the transaction commits.
+        """
+        await self._revoke(tx, user_id, await store.active_session_ids(tx.conn, user_id))

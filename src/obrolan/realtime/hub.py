@@ -20,6 +20,10 @@ MAX_QUEUED_FRAMES = 10_000
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_SLOW = 4408
 
+# A room was removed: one event per person who was in it or invited, addressed to them
+# alone (a room-wide event per person would reach every member once per member).
+ROOM_REMOVED = "room.removed"
+
 
 class Connection:
     """One WebSocket as the hub sees it: an outbound queue and the last position sent."""
@@ -123,12 +127,15 @@ class Hub:
             membership = ev.kind == "membership" and ev.room_id is not None
             if membership and ev.data["state"] == "join":
                 self._subscribe_user(ev.data["user_id"], ev.room_id)  # type: ignore[arg-type]
-            if ev.room_id is not None:
+            removed = ev.kind == ROOM_REMOVED
+            if ev.room_id is not None and not removed:
                 for conn in self._by_room.get(ev.room_id, ()):
                     conn.send_event(ev.position, ev.frame)
             if ev.target_user_id is not None:
                 for conn in self._by_user.get(ev.target_user_id, ()):
                     conn.send_event(ev.position, ev.frame)
+            if removed and ev.target_user_id is not None:
+                self._unsubscribe_user(ev.target_user_id, ev.room_id)  # type: ignore[arg-type]
             if membership and ev.data["state"] != "join":
                 # The person sees their own leave/kick/ban, then nothing more of the room.
                 self._unsubscribe_user(ev.data["user_id"], ev.room_id)  # type: ignore[arg-type]
