@@ -20,8 +20,8 @@ $(TEST_STAMP): $(BIN)/python pyproject.toml
 	touch $@ $(STAMP)
 
 ## run: install, migrate ./var/obrolan.db and serve on http://$${OBROLAN_HOST:-127.0.0.1}:$${OBROLAN_PORT:-8000}
+# `obrolan serve` migrates before it listens.
 run: $(STAMP)
-	$(BIN)/obrolan migrate
 	$(BIN)/obrolan serve
 
 ## test: install the test extras, lint, type-check and run the whole suite

@@ -219,3 +219,120 @@ def _wait_until_ok(
             pass
         time.sleep(0.1)
     raise AssertionError(f"{path} did not answer 200 within 30 s")
+
+
+UNREACHABLE_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:1/x"
+
+
+def test_unreachable_database_is_one_red_line_for_migrate(tmp_path: Path) -> None:
+    result = _invoke(["migrate"], _env(tmp_path, OBROLAN_DATABASE_URL=UNREACHABLE_POSTGRES))
+
+    _assert_one_line_error(result)
+    assert "cannot reach the database at postgresql+asyncpg://postgres@127.0.0.1:1/x" in (
+        result.stderr
+    )
+
+
+def test_missing_postgres_database_is_one_red_line(tmp_path: Path) -> None:
+    url = "postgresql+asyncpg://postgres@127.0.0.1:5432/obrolan_no_such_database"
+    result = _invoke(["migrate"], _env(tmp_path, OBROLAN_DATABASE_URL=url))
+
+    _assert_one_line_error(result)
+
+
+def _run_obrolan(args: list[str], env: dict[str, str | None]) -> subprocess.CompletedProcess[str]:
+    """The installed `obrolan` command in its own process, as an operator runs it."""
+    real_env = {k: v for k, v in os.environ.items() if not k.startswith("OBROLAN_")}
+    real_env.update({k: v for k, v in env.items() if v is not None})
+    command = [str(Path(sys.executable).parent / "obrolan"), *args]
+    return subprocess.run(  # noqa: S603
+        command, env=real_env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_serve_with_unreachable_database_is_one_red_line(tmp_path: Path) -> None:
+    env = _env(tmp_path, OBROLAN_DATABASE_URL=UNREACHABLE_POSTGRES)
+    for args in (["serve"], ["serve", "--no-migrate"]):
+        done = _run_obrolan(args, env)
+
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith("error: cannot reach the database"), done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_unknown_database_driver_is_one_red_line(tmp_path: Path) -> None:
+    result = _invoke(["migrate"], _env(tmp_path, OBROLAN_DATABASE_URL="mysql://db/obrolan"))
+
+    _assert_one_line_error(result)
+    assert "OBROLAN_DATABASE_URL" in result.stderr
+
+
+def test_bogus_log_level_is_one_red_line(tmp_path: Path) -> None:
+    result = _invoke(["serve"], _env(tmp_path, OBROLAN_LOG_LEVEL="bogus"))
+
+    _assert_one_line_error(result)
+    assert "OBROLAN_LOG_LEVEL" in result.stderr
+
+
+def test_sqlite_synchronous_takes_only_sqlites_words(tmp_path: Path) -> None:
+    refused = _invoke(["migrate"], _env(tmp_path, OBROLAN_SQLITE_SYNCHRONOUS="FULL; DROP"))
+    _assert_one_line_error(refused)
+    assert "OBROLAN_SQLITE_SYNCHRONOUS" in refused.stderr
+
+    for value in ("off", "Normal", "FULL", "extra"):
+        assert Settings(sqlite_synchronous=value).sqlite_synchronous == value.upper()
+
+
+def test_serve_help_is_readable_and_shows_defaults() -> None:
+    result = _invoke(["serve", "--help"], env={})
+
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())  # as wide as the terminal: unwrap
+    assert "[default: OBROLAN_HOST or 127.0.0.1]" in text
+    assert "[default: migrate]" in text
+    for typer_metavar in ("<bool>", "<str>", "<int>"):
+        assert typer_metavar not in result.stdout
+
+
+def test_make_run_migrates_once() -> None:
+    """`obrolan serve` migrates by itself, so `make run` must not migrate first."""
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        ["make", "-n", "run"],  # noqa: S607
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    commands = [line for line in done.stdout.splitlines() if "bin/obrolan" in line]
+    migrations = [
+        c for c in commands if " migrate" in c or (" serve" in c and "--no-migrate" not in c)
+    ]
+    assert len(migrations) == 1, commands
+
+
+async def test_admin_list_users_and_close_user(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    assert (await asyncio.to_thread(_invoke, ["migrate"], env)).exit_code == 0
+    password = "kata sandi yang panjang sekali\n"
+    for args in (["ratna", "--admin"], ["budi"]):
+        made = await asyncio.to_thread(
+            _invoke, ["admin", "create-user", *args, "--password-stdin"], env, password
+        )
+        assert made.exit_code == 0, made.output
+
+    listed = await asyncio.to_thread(_invoke, ["admin", "list-users"], env)
+    closed = await asyncio.to_thread(_invoke, ["admin", "close-user", "BUDI"], env)
+    after = await asyncio.to_thread(_invoke, ["admin", "list-users"], env)
+    nobody = await asyncio.to_thread(_invoke, ["admin", "close-user", "siapa"], env)
+
+    assert listed.exit_code == 0, listed.output
+    rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines()[1:]}
+    assert rows["ratna"][2] == "administrator" and rows["budi"][2] == "user"
+    assert len(rows["budi"]) == 5  # not closed: no closing time
+    assert closed.exit_code == 0, closed.output
+    assert "closed budi" in closed.stdout
+    closed_rows = {line.split()[0]: line.split() for line in after.stdout.splitlines()[1:]}
+    assert len(closed_rows["budi"]) == 7 and len(closed_rows["ratna"]) == 5
+    _assert_one_line_error(nobody)

@@ -11,8 +11,10 @@ from starlette.types import Receive, Scope, Send
 
 from obrolan import __version__
 from obrolan.accounts.api import router as accounts_router
+from obrolan.admin.api import router as admin_router
 from obrolan.api import problems
 from obrolan.api.deps import refuse_nul_in_url
+from obrolan.api.limits import RequestSizeLimit
 from obrolan.chat.api import router as chat_router
 from obrolan.clock import Clock
 from obrolan.config import Settings
@@ -48,11 +50,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.state.services = services
     problems.install(app)
+    # Added first, so it runs inside RequestIdMiddleware: a refusal is logged like any answer.
+    app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(ops_router)
     api_checks = [Depends(refuse_nul_in_url)]
     app.include_router(accounts_router, prefix=API_PREFIX, dependencies=api_checks)
     app.include_router(chat_router, prefix=API_PREFIX, dependencies=api_checks)
+    app.include_router(admin_router, prefix=API_PREFIX, dependencies=api_checks)
     return app
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,14 +22,18 @@ import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from obrolan import __version__
 from obrolan.accounts.records import Account
+from obrolan.admin import OPERATOR
+from obrolan.admin.records import AccountSummary
 from obrolan.app import create_app
 from obrolan.config import Settings
 from obrolan.crypto import KekError, fingerprint, load_or_create_kek
+from obrolan.db import Database
 from obrolan.db.migrate import upgrade_sync
 from obrolan.db.schema import metadata
 from obrolan.errors import ObrolanError
@@ -36,14 +41,19 @@ from obrolan.ops.logging import configure_logging
 from obrolan.privacy.datamap import build_data_map, find_problems, to_json, to_table
 from obrolan.services import build_services
 
+# Plain help: Rich markup would read "[default: …]" in a help text as a markup tag and
+# drop it. Options that take a value name it with a metavar (typer's own is "<str>").
 app = typer.Typer(
     name="obrolan",
     help="Self-hosted chat that keeps its privacy promises in code.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
 )
-admin_app = typer.Typer(help="Administer accounts.", no_args_is_help=True)
-privacy_app = typer.Typer(help="Inspect how personal data is kept.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administer accounts.", no_args_is_help=True, rich_markup_mode=None)
+privacy_app = typer.Typer(
+    help="Inspect how personal data is kept.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(admin_app, name="admin")
 app.add_typer(privacy_app, name="privacy")
 
@@ -58,8 +68,13 @@ GRACEFUL_SHUTDOWN_SECONDS = 5
 
 
 @contextmanager
-def reported_errors() -> Iterator[None]:
-    """Turn errors a person can act on into a red line and exit code 1."""
+def reported_errors(database_url: str | None = None) -> Iterator[None]:
+    """Turn errors a person can act on into a red line and exit code 1.
+
+    Database errors surface where the first connection is made (in alembic's upgrade,
+    or the first query) and come raw from the driver when it cannot connect at all.
+    """
+    at = f" at {redact(database_url)}" if database_url else ""
     try:
         yield
     except ObrolanError as exc:
@@ -67,12 +82,20 @@ def reported_errors() -> Iterator[None]:
         _fail(f"{exc.detail}{where}")
     except KekError as exc:
         _fail(str(exc))
+    except (ConnectionError, TimeoutError, socket.gaierror) as exc:
+        _fail(f"cannot reach the database{at}: {exc}")
+    except OSError as exc:
+        _fail(str(exc))
+    except ProgrammingError as exc:
+        _fail(f"database error{at}: {exc.orig}; has `obrolan migrate` been run?")
     except DBAPIError as exc:
-        _fail(f"database error: {exc.orig}; has `obrolan migrate` been run?")
+        _fail(f"database error{at}: {exc.orig}")
 
 
 def _fail(message: str) -> NoReturn:
-    err_console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    # One line, whatever the driver's message holds (PostgreSQL adds DETAIL and HINT lines).
+    line = " ".join(message.split())
+    err_console.print(f"[red]error:[/red] {escape(line)}", soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -82,7 +105,7 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "OBROLAN_" + "_".join(str(p) for p in first["loc"]).upper()
-        _fail(f"{name}: {first['msg']}")
+        _fail(f"{name}: {first['msg'].removeprefix('Value error, ')}")
 
 
 def redact(url: str) -> str:
@@ -106,7 +129,7 @@ def version() -> None:
 def migrate() -> None:
     """Bring the database up to the newest schema (alembic upgrade head)."""
     settings = load_settings()
-    with reported_errors():
+    with reported_errors(settings.resolved_database_url):
         upgrade_sync(settings.resolved_database_url)
     console.print(
         f"migrated {escape(redact(settings.resolved_database_url))} to the newest schema",
@@ -120,10 +143,14 @@ def migrate() -> None:
 @app.command()
 def serve(
     host: Annotated[
-        str | None, typer.Option(help="Address to listen on [default: OBROLAN_HOST or 127.0.0.1]")
+        str | None,
+        typer.Option(
+            metavar="ADDRESS", help="Address to listen on [default: OBROLAN_HOST or 127.0.0.1]"
+        ),
     ] = None,
     port: Annotated[
-        int | None, typer.Option(help="Port to listen on [default: OBROLAN_PORT or 8000]")
+        int | None,
+        typer.Option(metavar="PORT", help="Port to listen on [default: OBROLAN_PORT or 8000]"),
     ] = None,
     run_migrations: Annotated[
         bool,
@@ -138,10 +165,13 @@ def serve(
     _route_stdlib_logging(settings.log_level, json=settings.log_json)
     log = structlog.get_logger("obrolan.serve")
 
-    with reported_errors():
+    with reported_errors(settings.resolved_database_url):
         if run_migrations:
             upgrade_sync(settings.resolved_database_url)
             log.info("migrated", database=redact(settings.resolved_database_url))
+        else:
+            # Fail here, in one line, rather than on the first request.
+            asyncio.run(_check_database(settings))
         kek_file = settings.resolved_kek_file
         generated = not settings.kek and not kek_file.exists()
         kek = load_or_create_kek(settings.kek, kek_file)
@@ -172,6 +202,14 @@ def serve(
         log_level=settings.log_level.lower(),
         **uvicorn_options(settings),
     )
+
+
+async def _check_database(settings: Settings) -> None:
+    db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    try:
+        await db.ping()
+    finally:
+        await db.dispose()
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -234,12 +272,19 @@ def _route_stdlib_logging(level: str, *, json: bool) -> None:
 
 @admin_app.command("create-user")
 def create_user(
-    username: Annotated[str, typer.Argument(help="The new account's username.")],
+    username: Annotated[
+        str, typer.Argument(metavar="USERNAME", help="The new account's username.")
+    ],
     display_name: Annotated[
-        str | None, typer.Option(help="Name shown to others [default: the username]")
+        str | None,
+        typer.Option(metavar="NAME", help="Name shown to others [default: the username]"),
     ] = None,
-    email: Annotated[str | None, typer.Option(help="Email address (optional).")] = None,
-    phone: Annotated[str | None, typer.Option(help="Phone number (optional).")] = None,
+    email: Annotated[
+        str | None, typer.Option(metavar="EMAIL", help="Email address (optional).")
+    ] = None,
+    phone: Annotated[
+        str | None, typer.Option(metavar="PHONE", help="Phone number (optional).")
+    ] = None,
     is_admin: Annotated[
         bool, typer.Option("--admin/--no-admin", help="Make the account an administrator.")
     ] = False,
@@ -258,7 +303,7 @@ def create_user(
             _fail("no password on standard input")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with reported_errors():
+    with reported_errors(settings.resolved_database_url):
         account = asyncio.run(
             _register(
                 settings,
@@ -297,6 +342,65 @@ async def _register(
             phone=phone,
             is_admin=is_admin,
         )
+    finally:
+        await services.close()
+
+
+@admin_app.command("list-users")
+def list_users() -> None:
+    """List every account, open and closed, by username."""
+    settings = load_settings()
+    with reported_errors(settings.resolved_database_url):
+        accounts = asyncio.run(_all_accounts(settings))
+    table = Table("username", "id", "role", "created", "closed", box=None)
+    for account in accounts:
+        table.add_row(
+            escape(account.username),
+            account.id,
+            "administrator" if account.is_admin else "user",
+            f"{account.created_at:%Y-%m-%d %H:%M}",
+            f"{account.closed_at:%Y-%m-%d %H:%M}" if account.closed_at else "",
+        )
+    console.print(table)
+
+
+async def _all_accounts(settings: Settings) -> list[AccountSummary]:
+    services = build_services(settings)
+    try:
+        accounts: list[AccountSummary] = []
+        after = None
+        while True:
+            page = await services.admin.list_accounts(OPERATOR, after=after, limit=100)
+            accounts.extend(page.accounts)
+            if page.next is None:
+                return accounts
+            after = page.next
+    finally:
+        await services.close()
+
+
+@admin_app.command("close-user")
+def close_user(
+    username: Annotated[str, typer.Argument(metavar="USERNAME", help="The account to close.")],
+) -> None:
+    """Close an account: it can no longer sign in, and its sessions end.
+
+    Sockets that a running server holds open for it close when it is closed over the
+    API; from here, its next request is refused.
+    """
+    settings = load_settings()
+    with reported_errors(settings.resolved_database_url):
+        account = asyncio.run(_close_account(settings, username))
+    console.print(
+        f"closed [bold]{escape(account.username)}[/bold] (id {account.id})", soft_wrap=True
+    )
+
+
+async def _close_account(settings: Settings, username: str) -> AccountSummary:
+    services = build_services(settings)
+    try:
+        found = await services.admin.find_account(OPERATOR, username)
+        return await services.admin.close_account(OPERATOR, found.id)
     finally:
         await services.close()
 

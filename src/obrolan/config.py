@@ -5,9 +5,18 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+# SQLite's own values for PRAGMA synchronous; anything else must not reach the PRAGMA.
+SqliteSynchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+# The async drivers obrolan installs and is tested with.
+SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
 class Settings(BaseSettings):
@@ -25,8 +34,8 @@ class Settings(BaseSettings):
     kek_file: Path | None = None
     # FULL: a commit survives power loss, not only a crash. Sends are committed in
     # batches, so this costs one fsync per batch, not per message.
-    sqlite_synchronous: str = "FULL"
-    log_level: str = "info"
+    sqlite_synchronous: SqliteSynchronous = "FULL"
+    log_level: LogLevel = "info"
     log_json: bool = True
 
     # Limits on input (ARCHITECTURE principle 7): every length and count has a bound.
@@ -68,6 +77,39 @@ class Settings(BaseSettings):
     # Comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is
     # believed. Empty: none, the connecting address is the client's.
     trusted_proxies: str = ""
+
+    # -- operations: request bounds, and checks that refuse bad values at start ---------
+    # The largest request body, refused by its Content-Length before it is read, or cut
+    # off as it passes the bound (obrolan.api.limits).
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    # Checked at start, so a wrong value is one line naming the variable, not a
+    # traceback (or, for the PRAGMA, SQL) later on.
+    @field_validator("sqlite_synchronous", mode="before")
+    @classmethod
+    def _upper_case(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_supported(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            driver = make_url(value).drivername
+        except ArgumentError:
+            driver = None
+        if driver not in SUPPORTED_DRIVERS:
+            raise ValueError(
+                "use postgresql+asyncpg://user:password@host/database"
+                " or sqlite+aiosqlite:///path/to/file.db"
+            )
+        return value
 
     @cached_property
     def resolved_database_url(self) -> str:

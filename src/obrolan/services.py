@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from obrolan.accounts.keys import DataKeys
 from obrolan.accounts.service import AccountsService
+from obrolan.admin import AdminService
 from obrolan.chat.service import ChatService
 from obrolan.clock import Clock
 from obrolan.config import Settings
@@ -28,6 +29,7 @@ class Services:
     stream: EventStream
     accounts: AccountsService
     chat: ChatService
+    admin: AdminService
 
     async def start(self) -> None:
         await self.stream.raise_floor()
@@ -48,4 +50,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     stream = EventStream(db, LocalBroker(hub), clock)
     accounts = AccountsService(settings, db, stream, data_keys, keyring, clock)
     chat = ChatService(settings, db, stream, data_keys, clock, metrics)
-    return Services(settings, clock, db, keyring, data_keys, metrics, hub, stream, accounts, chat)
+    admin = AdminService(db, stream, data_keys, accounts)
+    return Services(
+        settings, clock, db, keyring, data_keys, metrics, hub, stream, accounts, chat, admin
+    )

@@ -21,6 +21,7 @@ async def test_f1_me_shows_my_own_fields(server: RunningServer, person: MakePers
         "email": "ani@contoh.id",
         "phone": "+6281234567890",
         "totp_enabled": False,
+        "is_admin": False,
         "created_at": me["created_at"],
     }
 

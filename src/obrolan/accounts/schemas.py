@@ -91,6 +91,7 @@ class AccountOut(_Response):
     email: str | None
     phone: str | None = Field(description="E.164, e.g. +6281234567890")
     totp_enabled: bool
+    is_admin: bool = Field(description="a site administrator (see /api/v1/admin)")
     created_at: datetime
 
 

@@ -56,7 +56,7 @@ from obrolan.crypto import KeyRing
 from obrolan.db import Database
 from obrolan.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from obrolan.ids import new_id
-from obrolan.realtime.stream import EventStream
+from obrolan.realtime.stream import EventStream, Transaction
 
 # Writing last_seen_at on every request would take the write lock per request; the
 # session lifetime allows for it (rules.SessionLifetime).
@@ -439,3 +439,14 @@ class AccountsService:
     def _live(self, now: datetime | None = None) -> SessionCutoffs:
         """Which sessions have not expired at `now` (default: the clock's now)."""
         return self.session_lifetime.cutoffs(now or self.clock.now())
+
+    # -- for site administration -----------------------------------------------------
+    async def revoke_all_sessions(self, tx: Transaction, user_id: str) -> None:
+        """Revoke every active session of a person, within the caller's transaction.
+
+        The same path as signing out: `session.revoked` events close the sockets (4401)
+        once the transaction commits.
+        """
+        await revoke(
+            tx, user_id, await store.active_session_ids(tx.conn, user_id, self._live(tx.now))
+        )

@@ -288,3 +288,62 @@ async def delete_actions_before(
             throttled_actions.c.scope == scope, throttled_actions.c.at <= cutoff
         )
     )
+
+
+# -- site administration -------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class AccountSummaryRow:
+    """What a site administrator sees of any account, closed ones included."""
+
+    id: str
+    username: str
+    display_name_enc: bytes
+    is_admin: bool
+    created_at: datetime
+    closed_at: datetime | None
+
+
+def _summary(row: Row[Any]) -> AccountSummaryRow:
+    return AccountSummaryRow(
+        row.id,
+        row.username,
+        row.display_name_enc,
+        bool(row.is_admin),
+        row.created_at,
+        row.closed_at,
+    )
+
+
+_SUMMARY_COLUMNS: Sequence[Any] = (
+    users.c.id,
+    users.c.username,
+    users.c.display_name_enc,
+    users.c.is_admin,
+    users.c.created_at,
+    users.c.closed_at,
+)
+
+
+async def list_accounts(
+    conn: AsyncConnection, *, after_username: str | None, limit: int
+) -> list[AccountSummaryRow]:
+    """Every account, open or closed, by username, after `after_username`."""
+    stmt = select(*_SUMMARY_COLUMNS).order_by(users.c.username).limit(limit)
+    if after_username is not None:
+        stmt = stmt.where(users.c.username > after_username)
+    return [_summary(r) for r in await conn.execute(stmt)]
+
+
+async def account_summary(
+    conn: AsyncConnection, *, user_id: str | None = None, username: str | None = None
+) -> AccountSummaryRow | None:
+    """One account, open or closed, by id or by username."""
+    column, value = (users.c.id, user_id) if user_id is not None else (users.c.username, username)
+    row = (await conn.execute(select(*_SUMMARY_COLUMNS).where(column == value))).first()
+    return _summary(row) if row else None
+
+
+async def close_user(conn: AsyncConnection, user_id: str, at: datetime) -> None:
+    await conn.execute(
+        update(users).where(users.c.id == user_id, users.c.closed_at.is_(None)).values(closed_at=at)
+    )

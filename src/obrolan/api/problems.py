@@ -28,8 +28,15 @@ _LOCATIONS = ("body", "query", "path", "header", "cookie")
 def problem_response(
     error: ObrolanError, request: Request, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
+    return problem_for_path(error, request.url.path, headers)
+
+
+def problem_for_path(
+    error: ObrolanError, path: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """The problem answer for a request at `path`; for ASGI middleware, which has no Request."""
     body = error.to_dict()
-    body["instance"] = request.url.path
+    body["instance"] = path
     headers = dict(headers or {})
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after)

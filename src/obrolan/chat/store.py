@@ -488,3 +488,30 @@ async def reactions_of(
     for message_id, emoji, user_id in rows:
         out.setdefault(message_id, {}).setdefault(emoji, []).append(user_id)
     return out
+
+
+# -- site administration -------------------------------------------------------------
+async def room_audience(conn: AsyncConnection, room_id: str) -> list[str]:
+    """The people in a room or invited to it: who must hear that it is gone."""
+    rows = await conn.execute(
+        select(memberships.c.user_id)
+        .where(
+            memberships.c.room_id == room_id,
+            memberships.c.state.in_([State.JOIN.value, State.INVITE.value]),
+        )
+        .order_by(memberships.c.user_id)
+    )
+    return [r[0] for r in rows]
+
+
+async def delete_room(conn: AsyncConnection, room_id: str) -> None:
+    """A room and everything in it: reactions, messages, memberships.
+
+    Spelled out rather than left to ON DELETE CASCADE, so it holds on a SQLite
+    connection that did not turn foreign keys on.
+    """
+    room_messages = select(messages.c.id).where(messages.c.room_id == room_id)
+    await conn.execute(delete(reactions).where(reactions.c.message_id.in_(room_messages)))
+    await conn.execute(delete(messages).where(messages.c.room_id == room_id))
+    await conn.execute(delete(memberships).where(memberships.c.room_id == room_id))
+    await conn.execute(delete(rooms).where(rooms.c.id == room_id))

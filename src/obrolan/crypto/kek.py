@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 from obrolan.crypto.envelope import KEY_BYTES, new_key
@@ -30,18 +31,44 @@ def decode_kek(text: str) -> bytes:
 
 
 def load_or_create_kek(env_value: str, path: Path) -> bytes:
-    """The KEK from `env_value` if set, else from `path`, else a new one written to `path`."""
+    """The KEK from `env_value` if set, else from `path`, else a new one written to `path`.
+
+    Several processes may start at once on a fresh data dir: exactly one key is made,
+    and every process uses it.
+    """
     if env_value:
         return decode_kek(env_value)
     if path.exists():
         return decode_kek(path.read_text())
     path.parent.mkdir(parents=True, exist_ok=True)
     key = new_key()
-    # O_EXCL: two processes starting at once must not each write their own key.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(base64.b64encode(key).decode() + "\n")
+    # The key is written whole to a private temporary file, then linked into place: the
+    # link either makes a complete key file appear at once or fails because another
+    # process linked its own first, whose key is then complete and is the one to use.
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".kek-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:  # mkstemp makes it 0600
+            f.write(base64.b64encode(key).decode() + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return decode_kek(path.read_text())
+    finally:
+        os.unlink(temporary)
+    _sync_directory(path.parent)
     return key
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the new directory entry durable, so a crash cannot lose a key already in use."""
+    if hasattr(os, "O_DIRECTORY"):
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def fingerprint(key: bytes) -> str:

@@ -12,15 +12,17 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from obrolan.config import SqliteSynchronous
+
 
 class Database:
-    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
+    def __init__(self, url: str, *, sqlite_synchronous: SqliteSynchronous = "FULL") -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.write_lock = asyncio.Lock()
@@ -33,9 +35,20 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only transaction (a consistent snapshot on both backends)."""
-        async with self.engine.connect() as conn, conn.begin():
-            yield conn
+        """A read-only transaction that sees one consistent snapshot on both backends.
+
+        SQLite's deferred BEGIN reads one WAL snapshot, taken at the first query. On
+        PostgreSQL the default READ COMMITTED takes a new snapshot per statement, so a
+        read made of several queries (a page of history and its reactions, the rooms and
+        their unread counts) could mix two states: REPEATABLE READ keeps the first one.
+        """
+        async with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                conn = await conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
+            async with conn.begin():
+                yield conn
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -65,7 +78,10 @@ def ensure_sqlite_dir(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
+def _configure_sqlite(engine: AsyncEngine, synchronous: SqliteSynchronous) -> None:
+    # The value is written into the PRAGMA: only SQLite's own words may get there.
+    if synchronous not in get_args(SqliteSynchronous):
+        raise ValueError(f"synchronous must be one of {get_args(SqliteSynchronous)}")
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")

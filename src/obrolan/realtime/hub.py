@@ -20,6 +20,10 @@ MAX_QUEUED_FRAMES = 10_000
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_SLOW = 4408
 
+# A room was removed: one event per person who was in it or invited, addressed to them
+# alone (a room-wide event per person would reach every member once per member).
+ROOM_REMOVED = "room.removed"
+
 
 class Connection:
     """One WebSocket as the hub sees it: an outbound queue and the last position sent."""
@@ -77,13 +81,16 @@ class Connection:
         self.queue.put_nowait(frame)
 
     def held_memberships(self, after: int) -> list[Published]:
-        """The person's own membership changes held since registering, newer than `after`."""
+        """The person's own membership changes held since registering, newer than `after`:
+        joins and leaves, and rooms removed (addressed to each person who was in them)."""
         return [
             ev
             for ev in self._held
             if ev.position > after
-            and ev.kind == "membership"
-            and ev.data["user_id"] == self.user_id
+            and (
+                (ev.kind == "membership" and ev.data["user_id"] == self.user_id)
+                or (ev.kind == ROOM_REMOVED and ev.target_user_id == self.user_id)
+            )
         ]
 
     def go_live(self) -> None:
@@ -131,7 +138,7 @@ class Hub:
         for room_id in room_ids:
             self._subscribe(conn, room_id)
         for ev in conn.held_memberships(after=as_of):
-            if ev.data["state"] == "join":
+            if ev.kind == "membership" and ev.data["state"] == "join":
                 self._subscribe(conn, ev.room_id)  # type: ignore[arg-type]
             else:
                 self._unsubscribe(ev.room_id, conn)  # type: ignore[arg-type]
@@ -169,12 +176,15 @@ class Hub:
             membership = ev.kind == "membership" and ev.room_id is not None
             if membership and ev.data["state"] == "join":
                 self._subscribe_user(ev.data["user_id"], ev.room_id)  # type: ignore[arg-type]
-            if ev.room_id is not None:
+            removed = ev.kind == ROOM_REMOVED
+            if ev.room_id is not None and not removed:
                 for conn in self._by_room.get(ev.room_id, ()):
                     conn.send_event(ev)
             if ev.target_user_id is not None:
                 for conn in self._by_user.get(ev.target_user_id, ()):
                     conn.send_event(ev)
+            if removed and ev.target_user_id is not None:
+                self._unsubscribe_user(ev.target_user_id, ev.room_id)  # type: ignore[arg-type]
             if membership and ev.data["state"] != "join":
                 # The person sees their own leave/kick/ban, then nothing more of the room.
                 self._unsubscribe_user(ev.data["user_id"], ev.room_id)  # type: ignore[arg-type]

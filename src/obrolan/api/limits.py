@@ -1,0 +1,82 @@
+"""A bound on the size of request bodies, applied before anyone reads them (principle 7).
+
+Frameworks read a body whole before a route sees it, so a limit checked by a route comes
+too late: a 100 MB body was already in memory. This middleware refuses a declared
+`Content-Length` over the limit before reading a byte, and stops reading a body of
+unknown length (chunked) as soon as it passes the limit.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from obrolan.api.problems import problem_for_path
+from obrolan.errors import PayloadTooLarge
+
+
+class _BodyTooLarge(Exception):
+    """Raised into the application when the body it is reading passes the limit."""
+
+
+class RequestSizeLimit:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            # The HTTP server throws away whatever of the body still arrives.
+            await self._refuse(scope, send)
+            return
+
+        received = 0
+        exceeded = False
+        response_started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    exceeded = True
+                    raise _BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal response_started
+            if exceeded:
+                return  # the application's answer to a cut-off body: ours goes instead
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not response_started:
+            await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        error = PayloadTooLarge(f"a request body is at most {self.max_bytes} bytes")
+        await problem_for_path(error, scope["path"])(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None  # the HTTP server refuses a malformed one before we see it
+    return None
