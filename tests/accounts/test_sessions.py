@@ -285,6 +285,27 @@ async def test_r17_a_session_in_use_ends_at_its_maximum_age(
     assert [s["id"] for s in sessions] == [fresh["session"]["id"]]
 
 
+async def test_r17_an_open_socket_keeps_its_session_in_use_until_its_maximum_age(
+    clocked_server: RunningServer, clock: FakeClock, person: MakePerson
+) -> None:
+    ani = await person(clocked_server, "ani")
+    settings = clocked_server.settings
+    idle, maximum = settings.session_idle_days * DAY, settings.session_max_days * DAY
+    ws = await WsClient.open(clocked_server.ws_url, ani.token)
+    # Frames on the socket are use: past the idle limit with no REST call, still signed in.
+    for _ in range(3):
+        clock.advance(idle // 2)
+        await ws.send({"type": "ping", "id": "p"})
+        assert (await ws.recv_type("pong"))["id"] == "p"
+    assert await _status_with(clocked_server, ani.token) == 200
+    # At the maximum age the socket is closed as unauthenticated at its next frame.
+    clock.advance(maximum)
+    await ws.send({"type": "ping", "id": "late"})
+    with pytest.raises(ConnectionClosed) as closed:
+        await ws.recv_type("pong")
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
 async def test_r17_an_unknown_username_costs_an_argon2_verify_like_a_known_one(
     server: RunningServer,
 ) -> None:

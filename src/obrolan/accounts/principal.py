@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -10,3 +11,5 @@ class Principal:
     user_id: str
     session_id: str
     is_admin: bool = False
+    # When the session reaches its maximum age and stops working, whatever its use (R17).
+    session_ends_at: datetime | None = None

@@ -228,9 +228,14 @@ class AccountsService:
         ):
             raise Unauthenticated(_NOT_SIGNED_IN)
         if now - found.last_seen_at >= LAST_SEEN_RESOLUTION:
-            async with self.stream.transaction() as tx:
-                await store.touch_session(tx.conn, found.session_id, tx.now)
-        return Principal(found.user_id, found.session_id, found.is_admin)
+            await self.touch_session(found.session_id)
+        ends_at = found.created_at + self.session_lifetime.maximum
+        return Principal(found.user_id, found.session_id, found.is_admin, ends_at)
+
+    async def touch_session(self, session_id: str) -> None:
+        """Record that the session is in use now (its idle time starts again)."""
+        async with self.stream.transaction() as tx:
+            await store.touch_session(tx.conn, session_id, tx.now)
 
     async def session_active(self, conn: AsyncConnection, session_id: str) -> bool:
         """Whether a session authenticated a moment ago is still active, in `conn`'s snapshot."""

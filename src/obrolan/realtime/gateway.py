@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Coroutine
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -20,6 +21,7 @@ import structlog
 from starlette.types import Receive, Scope, Send
 
 from obrolan.accounts.principal import Principal
+from obrolan.accounts.service import LAST_SEEN_RESOLUTION
 from obrolan.api.inputs import NUL, NUL_MESSAGE, POSITION_MAX
 from obrolan.errors import (
     InternalError,
@@ -60,6 +62,8 @@ class Gateway:
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._tasks: set[asyncio.Task[None]] = set()
         self._missed_live = False
+        # When this socket last recorded its session as in use (the hello did).
+        self._last_touch: datetime | None = None
 
     async def run(self) -> None:
         if (await self._asgi_receive())["type"] != "websocket.connect":
@@ -73,10 +77,13 @@ class Gateway:
         if conn is None:
             return
         pump = asyncio.create_task(self._pump(conn))
+        session_end = self._close_when_the_session_ends(conn, principal)
         try:
             await self._replay(conn, since)
             await self._receive_loop(conn)
         finally:
+            if session_end is not None:
+                session_end.cancel()
             conn.close()
             for task in list(self._tasks):
                 task.cancel()
@@ -170,6 +177,7 @@ class Gateway:
         # No await from here to `ready`: nothing can be queued before it (presence and
         # typing reach the connection only through the rooms subscribed here).
         self.conn, self.principal = conn, principal
+        self._last_touch = services.clock.now()
         conn.send(
             dumps(
                 {
@@ -189,6 +197,39 @@ class Gateway:
             self._presence(conn, "online")
         services.metrics.open_connections.set(hub.connection_count())
         return conn
+
+    def _close_when_the_session_ends(
+        self, conn: Connection, principal: Principal
+    ) -> asyncio.TimerHandle | None:
+        """A socket lives no longer than its session's maximum age (R17)."""
+        if principal.session_ends_at is None:
+            return None
+        seconds = (principal.session_ends_at - self.services.clock.now()).total_seconds()
+        return asyncio.get_running_loop().call_later(
+            max(seconds, 0.0), conn.close, CLOSE_UNAUTHENTICATED
+        )
+
+    def _session_in_use(self, conn: Connection) -> None:
+        """A frame from the client: the session is in use. Past its maximum age it ends;
+        otherwise its idle time starts again, written at most once a minute."""
+        principal = self.principal
+        if principal is None:
+            return
+        now = self.services.clock.now()
+        if principal.session_ends_at is not None and now >= principal.session_ends_at:
+            conn.close(CLOSE_UNAUTHENTICATED)
+            return
+        if self._last_touch is None or now - self._last_touch >= LAST_SEEN_RESOLUTION:
+            self._last_touch = now
+            task = asyncio.create_task(self._touch(principal.session_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _touch(self, session_id: str) -> None:
+        try:
+            await self.services.accounts.touch_session(session_id)
+        except Exception:  # a missed touch only shortens the idle time left
+            log.exception("could not record that a session is in use")
 
     async def _replay(self, conn: Connection, since: int | None) -> None:
         """Everything after `since` from the database, then the live events held meanwhile."""
@@ -224,6 +265,9 @@ class Gateway:
         while not conn.closed:
             message = await self._asgi_receive()
             if message["type"] == "websocket.disconnect":
+                return
+            self._session_in_use(conn)
+            if conn.closed:
                 return
             raw = message.get("text")
             if raw is None:
