@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from obrolan.db.schema import metadata
@@ -20,20 +19,38 @@ DISPLAY_NAME = "Siti Nurhaliza Binti Tarudin"
 
 
 async def _raw_database(server: RunningServer) -> bytes:
-    """Every byte the database holds: the SQLite files, or every row of every table."""
+    """Every byte the database holds: the SQLite files, or every value of every table.
+
+    On PostgreSQL each value is taken as the driver decodes it (bytea as its bytes, text
+    as UTF-8), since a text rendering such as `row_to_json` shows bytea as hex and would
+    hide plaintext stored in a binary column.
+    """
     url = server.settings.resolved_database_url
     if url.startswith("sqlite"):
         await server.stop()  # checkpoint and close, so nothing hides in memory
         path = Path(make_url(url).database or "")
         return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
-    chunks = []
+    chunks: list[bytes] = []
     async with server.services.db.read() as conn:
-        for table in metadata.sorted_tables:
-            # Table names come from our own metadata, not from input.
-            query = text(f"SELECT row_to_json(t)::text FROM {table.name} t")  # noqa: S608
-            rows = await conn.execute(query)
-            chunks += [r[0].encode() for r in rows]
+        tables = await conn.exec_driver_sql(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+        )
+        names = sorted(r[0] for r in tables)
+        # Every table obrolan defines is read, and any other the database holds.
+        assert {t.name for t in metadata.sorted_tables} <= set(names)
+        for name in names:
+            # Table names come from the database's own catalogue, not from input.
+            rows = await conn.exec_driver_sql(f'SELECT * FROM "{name}"')  # noqa: S608
+            for row in rows:
+                chunks += [_value_bytes(value) for value in row if value is not None]
     return b"\n".join(chunks)
+
+
+def _value_bytes(value: object) -> bytes:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return str(value).encode()
 
 
 async def test_r6_database_holds_no_plaintext_messages_or_contact_details(
