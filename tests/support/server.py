@@ -19,6 +19,7 @@ from obrolan.cli import uvicorn_options
 from obrolan.clock import Clock
 from obrolan.config import Settings
 from obrolan.db.migrate import upgrade
+from obrolan.ops.logging import configure_logging
 from tests.support.ws import close_all_sockets
 
 # Test clients speak plain HTTP to 127.0.0.1, but each httpx client would still build an
@@ -178,6 +179,9 @@ async def start_server(
         password_parallelism=1,
         **overrides,  # type: ignore[arg-type]
     )
+    # Logged as `obrolan serve` logs: without this, structlog's development defaults print
+    # every request and draw each logged exception as a highlighted traceback (a second).
+    configure_logging(settings.log_level, json=settings.log_json)
     running = RunningServer(settings=settings, clock=clock)
     await running.start()
     return running
