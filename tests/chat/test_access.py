@@ -131,3 +131,72 @@ async def test_outsider_cannot_see_a_private_room_in_search(closed_room: dict[st
     resp = await closed_room["outsider"].http.get("/api/v1/rooms/public", params={"q": "Rahasia"})
     assert resp.status_code == 200
     assert resp.json()["rooms"] == []
+
+
+async def _private_room_with_invitee(server: RunningServer) -> tuple[User, User, dict[str, Any]]:
+    """A private room with one message, its owner, and a person invited who has not joined."""
+    owner, invitee = await make_user(server), await make_user(server)
+    room = await make_room(owner, "private", "Rahasia", members=[invitee])
+    sent = await owner.http.post(
+        f"/api/v1/rooms/{room['id']}/messages", json={"client_msg_id": "m1", "body": "rahasia"}
+    )
+    assert sent.status_code == 201
+    return owner, invitee, room
+
+
+async def test_invited_person_sees_the_room_but_must_join_to_read_or_send(
+    server: RunningServer,
+) -> None:
+    owner, invitee, room = await _private_room_with_invitee(server)
+    rid = room["id"]
+    seen = await invitee.http.get(f"/api/v1/rooms/{rid}")
+    assert seen.status_code == 200 and seen.json()["membership"] == "invite"
+
+    # docs/api.md: the room is visible to them, its messages are not until they join.
+    for resp in (
+        await invitee.http.get(f"/api/v1/rooms/{rid}/messages"),
+        await invitee.http.post(f"/api/v1/rooms/{rid}/receipts", json={"read_up_to": 1}),
+    ):
+        _denied(resp)
+        assert resp.status_code == 403 and resp.json()["type"].endswith("/not-a-member")
+    _denied(
+        await invitee.http.post(
+            f"/api/v1/rooms/{rid}/messages", json={"client_msg_id": "x", "body": "boleh?"}
+        )
+    )
+    ws = await WsClient.open(server.ws_url, invitee.token)
+    reply = await ws.send_message(rid, "boleh?")
+    assert reply["type"] == "error" and reply["error"]["status"] in (403, 404)
+
+    # Joining is what opens the history: the same request now reads the message.
+    assert (await invitee.http.post(f"/api/v1/rooms/{rid}/join")).status_code == 200
+    history = (await invitee.http.get(f"/api/v1/rooms/{rid}/messages")).json()["messages"]
+    assert [(m["sender_id"], m["body"]) for m in history] == [(owner.id, "rahasia")]
+
+
+async def test_invited_person_receives_none_of_its_messages_until_joined(
+    server: RunningServer,
+) -> None:
+    owner, invitee, room = await _private_room_with_invitee(server)
+    rid = room["id"]
+    ws = await WsClient.open(server.ws_url, invitee.token, since=0)
+    own = await WsClient.open(server.ws_url, owner.token)
+    live = await own.send_message(rid, "rahasia lagi")
+    assert live["type"] == "ack"
+    await owner.http.put(f"/api/v1/messages/{live['message']['id']}/reactions/🔥")
+    await owner.http.patch(f"/api/v1/messages/{live['message']['id']}", json={"body": "rahasia!"})
+    # A marker of our own: everything the room produced was published before it.
+    await ws.send({"type": "ping", "id": "marker"})
+    seen = []
+    while (frame := await ws.recv())["type"] != "pong":
+        seen.append(frame)
+    of_room = [f for f in seen if f.get("room_id") == rid]
+    # Only the invitation itself, addressed to the invitee.
+    assert [(f["kind"], f["data"].get("user_id")) for f in of_room] == [("membership", invitee.id)]
+    assert "rahasia" not in str(seen)
+
+    # Once joined, the same socket gets the room's messages.
+    assert (await invitee.http.post(f"/api/v1/rooms/{rid}/join")).status_code == 200
+    after = await own.send_message(rid, "selamat datang")
+    event = await ws.recv_event("message.created")
+    assert event["position"] == after["position"] and event["data"]["body"] == "selamat datang"

@@ -39,18 +39,40 @@ def test_same_text_seals_differently_each_time() -> None:
     assert seal(key, b"halo", b"x") != seal(key, b"halo", b"x")
 
 
-def test_data_keys_unwrap_only_for_their_owner() -> None:
+owner_ids = st.text(min_size=1, max_size=26)
+
+
+@given(owner_ids, owner_ids)
+def test_data_key_unwraps_to_itself_only_for_its_owner_and_kek(owner: str, other: str) -> None:
+    kek = os.urandom(32)
+    key, wrapped = KeyRing(kek).new_wrapped_key(owner)
+    assert len(key) == 32 and key not in wrapped
+    # A ring of its own (nothing cached) opens the wrapped key to exactly that key.
+    assert KeyRing(kek).unwrap(owner, wrapped) == key
+    if other != owner:
+        with pytest.raises(DecryptionError):
+            KeyRing(kek).unwrap(other, wrapped)
+    with pytest.raises(DecryptionError):
+        KeyRing(os.urandom(32)).unwrap(owner, wrapped)
+
+
+@given(st.data())
+def test_wrapped_key_altered_in_any_byte_does_not_unwrap(data: st.DataObject) -> None:
+    kek = os.urandom(32)
+    _, wrapped = KeyRing(kek).new_wrapped_key("u1")
+    tampered = bytearray(wrapped)
+    index = data.draw(st.integers(0, len(wrapped) - 1), label="index")
+    tampered[index] ^= data.draw(st.integers(1, 255), label="flip")
+    with pytest.raises(DecryptionError):
+        KeyRing(kek).unwrap("u1", bytes(tampered))
+    with pytest.raises(DecryptionError):
+        KeyRing(kek).unwrap("u1", wrapped[:-1])
+
+
+def test_every_owner_gets_a_key_of_their_own() -> None:
     ring = KeyRing(os.urandom(32))
-    key, wrapped = ring.new_wrapped_key("u1")
-    assert wrapped != key and key not in wrapped
-    fresh = KeyRing(ring_kek := os.urandom(32))
-    with pytest.raises(DecryptionError):
-        fresh.unwrap("u1", wrapped)
-    same = KeyRing(ring_kek)
-    _, other_wrapped = same.new_wrapped_key("u2")
-    assert same.unwrap("u2", other_wrapped)
-    with pytest.raises(DecryptionError):
-        same.unwrap("u1", other_wrapped)
+    keys = {ring.new_wrapped_key(f"u{i}")[0] for i in range(50)}
+    assert len(keys) == 50
 
 
 def test_blind_index_is_keyed_and_separates_kinds() -> None:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import asyncio
 
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.factories import make_direct, make_user
 from tests.support.server import RunningServer
+from tests.support.ws import WsClient
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail"}
 
@@ -20,20 +26,68 @@ async def test_health_and_readiness(server: RunningServer) -> None:
     assert ready.json() == {"status": "ready"}
 
 
-async def test_metrics_expose_connections_messages_and_commit_latency(
-    server: RunningServer,
-) -> None:
-    async with server.http() as http:
-        resp = await http.get("/metrics")
-
+async def _metrics(http: httpx.AsyncClient) -> dict[str, float]:
+    """Every sample /metrics shows, by name (our metrics carry no labels)."""
+    resp = await http.get("/metrics")
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/plain")
-    for name in (
-        "obrolan_open_connections",
-        "obrolan_messages_sent",
-        "obrolan_send_to_commit_seconds",
-    ):
-        assert name in resp.text
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(resp.text)
+        for sample in family.samples
+        if not sample.labels
+    }
+
+
+async def _open_connections_reach(http: httpx.AsyncClient, count: int) -> None:
+    """Ask /metrics until it counts `count` open sockets (closing one takes a moment)."""
+    shown = None
+    try:
+        async with asyncio.timeout(5):
+            while (shown := (await _metrics(http))["obrolan_open_connections"]) != count:
+                pass
+    except TimeoutError:
+        pytest.fail(f"/metrics still shows {shown} open connections, not {count}")
+
+
+async def test_metrics_count_messages_sockets_and_commit_latency(server: RunningServer) -> None:
+    ani, budi, outsider = (
+        await make_user(server),
+        await make_user(server),
+        await make_user(server),
+    )
+    room = await make_direct(ani, budi)
+    http = server.http()
+    before = await _metrics(http)
+    assert before["obrolan_open_connections"] == 0
+
+    a = await WsClient.open(server.ws_url, ani.token)
+    b = await WsClient.open(server.ws_url, budi.token)
+    await _open_connections_reach(http, 2)
+    for i in range(3):
+        assert (await a.send_message(room["id"], f"lewat soket {i}", f"ws-{i}"))["type"] == "ack"
+    url = f"/api/v1/rooms/{room['id']}/messages"
+    for i in range(2):
+        sent = await budi.http.post(url, json={"client_msg_id": f"rest-{i}", "body": "lewat REST"})
+        assert sent.status_code == 201
+    # A retry and a refused send store nothing, so they count nothing.
+    retry = await a.send_message(room["id"], "lewat soket 0", "ws-0")
+    assert retry["type"] == "ack" and retry.get("duplicate") is True
+    refused = await outsider.http.post(url, json={"client_msg_id": "x", "body": "boleh?"})
+    assert refused.status_code == 404
+
+    after = await _metrics(http)
+    grown = {name: after[name] - before.get(name, 0) for name in after}
+    assert grown["obrolan_messages_sent_total"] == 5
+    assert grown["obrolan_send_to_commit_seconds_count"] == 5
+    assert grown["obrolan_send_to_commit_seconds_sum"] > 0
+    assert grown["obrolan_message_write_batch_size_sum"] == 5
+    assert after["obrolan_open_connections"] == 2
+
+    await b.close()
+    await _open_connections_reach(http, 1)
+    await a.close()
+    await _open_connections_reach(http, 0)
 
 
 async def test_openapi_lists_versioned_api(server: RunningServer) -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.support.factories import make_direct, make_user
 from tests.support.server import RunningServer
-from tests.support.ws import WsClient
+from tests.support.ws import WsClient, connect_ws
 
 
 async def test_malformed_frames_get_errors_and_the_socket_survives(server: RunningServer) -> None:
@@ -86,7 +85,7 @@ async def test_frames_far_over_the_limit_or_not_utf8_close_the_socket(
 
 
 async def test_bad_hello_or_token_closes_with_a_reason(server: RunningServer) -> None:
-    async with connect(server.ws_url) as ws:
+    async with connect_ws(server.ws_url) as ws:
         await ws.send('{"type": "hello", "token": "not-a-real-token"}')
         error = await ws.recv()
         assert "unauthenticated" in error
@@ -94,7 +93,7 @@ async def test_bad_hello_or_token_closes_with_a_reason(server: RunningServer) ->
             await ws.recv()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
 
-    async with connect(server.ws_url) as ws:
+    async with connect_ws(server.ws_url) as ws:
         await ws.send('{"type": "send"}')
         await ws.recv()
         with pytest.raises(ConnectionClosed) as closed:
@@ -123,7 +122,7 @@ async def test_nul_characters_and_positions_past_64_bits_get_error_frames(
     assert (await a.send_message(room["id"], "masih di sini"))["type"] == "ack"
     await a.close()
 
-    async with connect(server.ws_url) as ws:
+    async with connect_ws(server.ws_url) as ws:
         await ws.send(f'{{"type": "hello", "token": "{ani.token}", "since": {2**64 - 1}}}')
         assert '"field":"since"' in await ws.recv()
         with pytest.raises(ConnectionClosed) as closed:

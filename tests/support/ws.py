@@ -13,11 +13,24 @@ from websockets.asyncio.client import ClientConnection, connect
 _ids = itertools.count(1)
 _open: list[WsClient] = []
 
+# The server shuts down with the test, so a close handshake never needs long.
+CLOSE_TIMEOUT_SECONDS = 1.0
+
+
+def connect_ws(url: str) -> connect:
+    """A test socket that buffers whatever arrives, however much.
+
+    With websockets' default `max_queue=16`, a socket a test is not reading stops
+    reading TCP after 16 frames: the server's frames and its close answer then wait
+    behind them, and closing the socket waits out the whole close timeout.
+    """
+    return connect(url, max_queue=None, close_timeout=CLOSE_TIMEOUT_SECONDS)
+
 
 async def close_all_sockets() -> None:
     """Close the sockets a test left open (the server fixture calls this)."""
-    while _open:
-        await _open.pop().close()
+    sockets, _open[:] = list(_open), []
+    await asyncio.gather(*(ws.close() for ws in sockets))
 
 
 class WsClient:
@@ -28,7 +41,7 @@ class WsClient:
     @classmethod
     async def open(cls, url: str, token: str, since: int | None = None) -> WsClient:
         """Connect and say hello; returns once `ready` has arrived."""
-        client = cls(await connect(url))
+        client = cls(await connect_ws(url))
         _open.append(client)
         hello: dict[str, Any] = {"type": "hello", "token": token}
         if since is not None:
