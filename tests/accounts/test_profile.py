@@ -49,8 +49,26 @@ async def test_r8_profile_fields_can_be_changed_and_removed(
     assert removed["email"] == "ani.r@contoh.id" and removed["display_name"] == "Ani Rahayu"
     assert (await ani.http.get("/api/v1/me")).json() == removed
 
-    # The old email is free again: its blind index went with it.
-    await register(server, "budi", email="ani@contoh.id")
+    # The blind indexes follow: the new email finds Ani, the old one and the removed
+    # phone no longer do, so the next person to enter them is the one they find.
+    keyring = server.services.keyring
+    async with server.services.db.read() as conn:
+        row = (
+            await conn.execute(
+                select(users.c.email_index, users.c.phone_index).where(users.c.id == ani.id)
+            )
+        ).one()
+    assert row.email_index == keyring.blind_index("email", "ani.r@contoh.id")
+    assert row.phone_index is None
+    budi = await register(server, "budi", email="ani@contoh.id", phone="+62 811-111-1111")
+    async with server.services.db.read() as conn:
+        budi_row = (
+            await conn.execute(
+                select(users.c.email_index, users.c.phone_index).where(users.c.id == budi["id"])
+            )
+        ).one()
+    assert budi_row.email_index == keyring.blind_index("email", "ani@contoh.id")
+    assert budi_row.phone_index == keyring.blind_index("phone", "+628111111111")
 
 
 async def test_f1_profile_update_refuses_bad_fields(

@@ -184,6 +184,12 @@ async def test_r17_an_attacker_at_one_address_is_still_throttled(
         assert guess.status_code == 401
     blocked = await _attempt_from(proxied_server, "198.51.100.7", "ani", PASSWORD, **device)
     assert blocked.status_code == 429
+    # Nor does a fresh token of that account buy more guesses: the count is ani's.
+    again = await _attempt_from(proxied_server, "198.51.100.7", "budi", PASSWORD)
+    fresh = {"device_token": again.json()["device_token"]}
+    assert fresh != device
+    guess = await _attempt_from(proxied_server, "198.51.100.7", "ani", WRONG, **fresh)
+    assert guess.status_code == 429
     # Spreading guesses over names is stopped by the address's own limit.
     for i in range(IP_LIMIT - ACCOUNT_LIMIT):
         guess = await _attempt_from(proxied_server, "198.51.100.8", f"nama{i}", WRONG)

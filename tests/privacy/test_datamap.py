@@ -85,7 +85,7 @@ def test_map_carries_retention_rule_and_promise() -> None:
     assert len(entries) == sum(len(t.columns) for t in metadata.tables.values())
 
 
-def test_r6_cli_privacy_map_json_shows_encrypted_email() -> None:
+def test_cli_privacy_map_json_shows_encrypted_email() -> None:
     result = CliRunner().invoke(app, ["privacy", "map", "--format", "json"])
 
     assert result.exit_code == 0, result.output
