@@ -81,16 +81,25 @@ async def test_r17_retention_sweep_removes_expired_sessions_and_old_failures(
             "throttled_actions": 1,
         }
 
-        clock.advance(100 * DAY)
-        await _revoke(server, await login(server, ana.username))  # ended 25 days ago
-        clock.advance(25 * DAY)
+        # Day 95: the session revoked on day 0 is past its 90 days; the unused ones
+        # expired (30 days idle) only 65 days ago and stay. The failures, the sign-up
+        # and their counting windows are long past.
+        clock.advance(95 * DAY)
+        await _next_sweep_done(server, clock)
+        assert await _rows(server) == {
+            "auth_sessions": 2,
+            "login_failures": 0,
+            "throttled_actions": 0,
+        }
+
+        # Day 125: the unused sessions' 90 days after expiring have passed; the session
+        # revoked on day 95, the live one and the failures inside the window stay.
+        await _revoke(server, await login(server, ana.username))
+        clock.advance(30 * DAY)
         await _next_sweep_done(server, clock)
         fresh = await login(server, ana.username)
         await _fail_sign_in(server, ana.username)
         await _next_sweep_done(server, clock)
-
-        # Day 125: the sessions ended more than 90 days ago are gone, the one revoked
-        # 25 days ago and the live one stay; only the failures inside the window remain.
         assert await _rows(server) == {
             "auth_sessions": 2,
             "login_failures": 2,
