@@ -11,10 +11,10 @@ import asyncio
 import logging
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import structlog
 import typer
@@ -37,9 +37,10 @@ from obrolan.db import Database
 from obrolan.db.migrate import upgrade_sync
 from obrolan.db.schema import metadata
 from obrolan.errors import ObrolanError
+from obrolan.jobs import JobState
 from obrolan.ops.logging import configure_logging
 from obrolan.privacy.datamap import build_data_map, find_problems, to_json, to_table
-from obrolan.services import build_services
+from obrolan.services import Services, build_services
 
 # Plain help: Rich markup would read "[default: …]" in a help text as a markup tag and
 # drop it. Options that take a value name it with a metavar (typer's own is "<str>").
@@ -54,8 +55,14 @@ admin_app = typer.Typer(help="Administer accounts.", no_args_is_help=True, rich_
 privacy_app = typer.Typer(
     help="Inspect how personal data is kept.", no_args_is_help=True, rich_markup_mode=None
 )
+jobs_app = typer.Typer(
+    help="Inspect, retry and cancel background jobs.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(admin_app, name="admin")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(jobs_app, name="jobs")
+
+_T = TypeVar("_T")
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -437,3 +444,60 @@ def privacy_map(
             err_console.print(f"[red]problem:[/red] {escape(str(problem))}", soft_wrap=True)
     if problems:
         raise typer.Exit(1)
+
+
+# -- obrolan jobs ----------------------------------------------------------------------
+
+
+@jobs_app.command("list")
+def jobs_list(
+    state: Annotated[
+        JobState | None, typer.Option("--state", help="Only jobs in this state.")
+    ] = None,
+    limit: Annotated[int, typer.Option(metavar="N", help="At most this many, newest first.")] = 100,
+) -> None:
+    """List background jobs, newest first: state, attempts, next run and last error."""
+    settings = load_settings()
+    with reported_errors(settings.resolved_database_url):
+        jobs = asyncio.run(_jobs_call(settings, lambda s: s.jobs.list(state, limit)))
+    table = Table("id", "kind", "state", "attempts", "run at", "last error", box=None)
+    for job in jobs:
+        table.add_row(
+            job.id,
+            escape(job.kind),
+            str(job.state),
+            f"{job.attempts}/{job.max_attempts}",
+            f"{job.run_at:%Y-%m-%d %H:%M:%S}",
+            escape(job.last_error or ""),
+        )
+    console.print(table)
+
+
+@jobs_app.command("retry")
+def jobs_retry(
+    job_id: Annotated[str, typer.Argument(metavar="ID", help="A failed or dead job.")],
+) -> None:
+    """Put a failed or dead job back in the queue, due now, with its attempts reset."""
+    settings = load_settings()
+    with reported_errors(settings.resolved_database_url):
+        job = asyncio.run(_jobs_call(settings, lambda s: s.jobs.retry(job_id)))
+    console.print(f"queued {job.id} ({escape(job.kind)}) to run now", soft_wrap=True)
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(
+    job_id: Annotated[str, typer.Argument(metavar="ID", help="A queued or failed job.")],
+) -> None:
+    """Cancel a job that is waiting to run."""
+    settings = load_settings()
+    with reported_errors(settings.resolved_database_url):
+        job = asyncio.run(_jobs_call(settings, lambda s: s.jobs.cancel(job_id)))
+    console.print(f"cancelled {job.id} ({escape(job.kind)})", soft_wrap=True)
+
+
+async def _jobs_call(settings: Settings, call: Callable[[Services], Awaitable[_T]]) -> _T:
+    services = build_services(settings)
+    try:
+        return await call(services)
+    finally:
+        await services.close()

@@ -78,6 +78,17 @@ class Settings(BaseSettings):
     # believed. Empty: none, the connecting address is the client's.
     trusted_proxies: str = ""
 
+    # -- background jobs (obrolan.jobs) and the retention sweep ------------------------
+    # How often the worker looks for due jobs when nothing woke it (a job queued by this
+    # process wakes it at once; this is for jobs queued by others, and for retries).
+    jobs_poll_seconds: float = Field(default=1.0, gt=0)
+    # How long a claimed job is its worker's: past it, another worker may run it again.
+    jobs_lease_seconds: int = Field(default=300, ge=1)
+    # Jobs claimed per claim transaction.
+    jobs_batch: int = Field(default=10, ge=1)
+    # How often the retention sweep runs (R17).
+    retention_sweep_seconds: int = Field(default=3600, ge=60)
+
     # -- operations: request bounds, and checks that refuse bad values at start ---------
     # The largest request body, refused by its Content-Length before it is read, or cut
     # off as it passes the bound (obrolan.api.limits).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from obrolan.accounts.keys import DataKeys
 from obrolan.accounts.service import AccountsService
@@ -12,7 +13,9 @@ from obrolan.clock import Clock
 from obrolan.config import Settings
 from obrolan.crypto import KeyRing, load_or_create_kek
 from obrolan.db import Database
+from obrolan.jobs import JobQueue, Worker
 from obrolan.ops.metrics import Metrics
+from obrolan.privacy.sweep import RetentionSweep
 from obrolan.realtime.hub import Hub, LocalBroker
 from obrolan.realtime.stream import EventStream
 
@@ -30,12 +33,18 @@ class Services:
     accounts: AccountsService
     chat: ChatService
     admin: AdminService
+    jobs: JobQueue
+    job_worker: Worker
+    retention_sweep: RetentionSweep
 
     async def start(self) -> None:
         await self.stream.raise_floor()
         await self.chat.start()
+        await self.retention_sweep.schedule_first()
+        self.job_worker.start()
 
     async def close(self) -> None:
+        await self.job_worker.stop()
         await self.chat.stop()
         await self.db.dispose()
 
@@ -51,6 +60,28 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     accounts = AccountsService(settings, db, stream, data_keys, keyring, clock)
     chat = ChatService(settings, db, stream, data_keys, clock, metrics)
     admin = AdminService(db, stream, data_keys, accounts)
+    jobs = JobQueue(db, stream, clock)
+    job_worker = Worker(
+        jobs,
+        poll_seconds=settings.jobs_poll_seconds,
+        lease=timedelta(seconds=settings.jobs_lease_seconds),
+        batch=settings.jobs_batch,
+    )
+    retention_sweep = RetentionSweep(settings, stream, jobs, accounts.session_lifetime, clock)
+    retention_sweep.register(job_worker)
     return Services(
-        settings, clock, db, keyring, data_keys, metrics, hub, stream, accounts, chat, admin
+        settings,
+        clock,
+        db,
+        keyring,
+        data_keys,
+        metrics,
+        hub,
+        stream,
+        accounts,
+        chat,
+        admin,
+        jobs,
+        job_worker,
+        retention_sweep,
     )

@@ -347,3 +347,49 @@ async def close_user(conn: AsyncConnection, user_id: str, at: datetime) -> None:
     await conn.execute(
         update(users).where(users.c.id == user_id, users.c.closed_at.is_(None)).values(closed_at=at)
     )
+
+
+# -- retention sweep (R17) -------------------------------------------------------------
+# Each deletes at most `limit` rows and says how many, so the sweep works in short
+# transactions that never keep the write lock from a chat send for long.
+async def delete_ended_sessions(
+    conn: AsyncConnection, *, ended: SessionCutoffs, revoked_before: datetime, limit: int
+) -> int:
+    """Sessions revoked before `revoked_before`, or expired by the `ended` cutoffs."""
+    old = (
+        select(auth_sessions.c.id)
+        .where(
+            or_(
+                auth_sessions.c.revoked_at <= revoked_before,
+                auth_sessions.c.created_at <= ended.created_after,
+                auth_sessions.c.last_seen_at <= ended.seen_after,
+            )
+        )
+        .limit(limit)
+    )
+    result = await conn.execute(
+        delete(auth_sessions).where(auth_sessions.c.id.in_(old.scalar_subquery()))
+    )
+    return int(result.rowcount)
+
+
+async def delete_old_failures(conn: AsyncConnection, cutoff: datetime, limit: int) -> int:
+    old = select(login_failures.c.id).where(login_failures.c.at <= cutoff).limit(limit)
+    result = await conn.execute(
+        delete(login_failures).where(login_failures.c.id.in_(old.scalar_subquery()))
+    )
+    return int(result.rowcount)
+
+
+async def delete_old_actions(
+    conn: AsyncConnection, limit: int, *, scope: ActionScope, cutoff: datetime
+) -> int:
+    old = (
+        select(throttled_actions.c.id)
+        .where(throttled_actions.c.scope == scope, throttled_actions.c.at <= cutoff)
+        .limit(limit)
+    )
+    result = await conn.execute(
+        delete(throttled_actions).where(throttled_actions.c.id.in_(old.scalar_subquery()))
+    )
+    return int(result.rowcount)

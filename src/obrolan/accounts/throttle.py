@@ -157,6 +157,15 @@ class ActionKey:
     window_seconds: int
 
 
+def action_windows(settings: Settings) -> dict[ActionScope, int]:
+    """Each action scope's counting window, in seconds: past it, a counted action is let go."""
+    return {
+        "register-ip": settings.register_window_seconds,
+        "address-account": settings.address_changes_window_seconds,
+        "address-ip": settings.address_changes_window_seconds,
+    }
+
+
 class ActionThrottle:
     """Counts every sign-up and address change, successful or not, and refuses past the limit.
 

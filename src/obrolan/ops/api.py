@@ -30,4 +30,8 @@ async def readyz(services: ServicesDep) -> dict[str, str]:
 @router.get("/metrics")
 async def metrics(services: ServicesDep) -> Response:
     services.metrics.open_connections.set(services.hub.connection_count())
+    counts = await services.jobs.counts()
+    for state, count in counts.by_state.items():
+        services.metrics.jobs.labels(state=str(state)).set(count)
+    services.metrics.jobs_oldest_due_age.set(counts.oldest_due_age_seconds)
     return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -27,5 +27,18 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Set from one query each time /metrics is scraped (see ops.api).
+        self.jobs = Gauge(
+            "obrolan_jobs",
+            "Background jobs not finished, by state",
+            ["state"],
+            registry=self.registry,
+        )
+        self.jobs_oldest_due_age = Gauge(
+            "obrolan_jobs_oldest_due_age_seconds",
+            "How long the oldest job that is due to run has waited",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

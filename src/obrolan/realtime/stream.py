@@ -63,6 +63,13 @@ class Transaction:
     conn: AsyncConnection
     now: datetime
     appended: list[tuple[int, NewEvent]] = field(default_factory=list)
+    # Called once the transaction has committed (and never when it rolls back): a
+    # worker woken before the commit would not yet see the job it is woken for.
+    committed: list[Callable[[], None]] = field(default_factory=list)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        if callback not in self.committed:
+            self.committed.append(callback)
 
     async def append(self, *new_events: NewEvent) -> list[int]:
         """Write events in this transaction; they are published after it commits.
@@ -126,6 +133,8 @@ class EventStream:
             # Committed. Publishing under the lock keeps publish order = position order.
             if tx.appended:
                 self.broker.publish(tx.published())
+            for callback in tx.committed:
+                callback()
 
     async def head(self, conn: AsyncConnection) -> int:
         """The newest committed position this transaction sees."""
