@@ -138,6 +138,10 @@ async def test_r18_a_declined_request_never_reaches_its_recipient(server: Runnin
         (await ani.http.get(path)).json()
         for path in (f"/api/v1/rooms/{dm['id']}", f"/api/v1/rooms/{dm['id']}/members")
     ]
+    about_budi = [
+        f for f in await _replayed(ani, server) if f.get("data", {}).get("user_id") == budi.id
+    ]
+    assert about_budi == []
 
     # Not live, not on replay, not in history, not in unread counts.
     await _send(citra, marker_room["id"], "penanda")
