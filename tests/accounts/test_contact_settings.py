@@ -21,7 +21,7 @@ def _problem(resp: httpx.Response) -> tuple[int, str | None, dict[str, Any]]:
     return resp.status_code, resp.headers.get("content-type"), body
 
 
-async def test_contact_settings_have_defaults_and_change_one_at_a_time(
+async def test_f14_r18_contact_settings_have_private_defaults_and_change_one_by_one(
     server: RunningServer,
 ) -> None:
     ani = await make_user(server)

@@ -1,4 +1,4 @@
-"""SQL for people, sessions, failed sign-ins and throttled actions. No rules here: see rules.py."""
+"""SQL for people, sessions, contact settings, sign-in failures and throttled actions."""
 
 from __future__ import annotations
 
