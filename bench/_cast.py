@@ -106,7 +106,11 @@ async def register_users(
 
 
 async def create_direct_rooms(http: httpx.AsyncClient, users: Sequence[BenchUser]) -> list[str]:
-    """A direct room for each pair (2i, 2i+1), created by the first of the pair."""
+    """A direct room for each pair (2i, 2i+1), created by the first of the pair.
+
+    The pair share no room yet, so the chat reaches the second as a message request,
+    which they accept: both are joined, as in a conversation under way.
+    """
 
     async def direct(a: BenchUser, b: BenchUser) -> str:
         headers = {"Authorization": f"Bearer {a.token}"}
@@ -115,6 +119,8 @@ async def create_direct_rooms(http: httpx.AsyncClient, users: Sequence[BenchUser
             200,
             201,
         )
+        accept = f"/api/v1/rooms/{room['id']}/accept"
+        await _checked(await http.post(accept, headers={"Authorization": f"Bearer {b.token}"}), 200)
         return str(room["id"])
 
     pairs = [direct(users[i], users[i + 1]) for i in range(0, len(users) - 1, 2)]

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     address_changes_max_per_account: int = 10
     address_changes_max_per_ip: int = 30
     address_changes_window_seconds: int = 24 * 60 * 60
+    # Look-ups of people by username, per signed-in person per hour (R18).
+    lookups_max_per_hour: int = 60
     # argon2 computations at once (each takes password_memory_kib); new hashes (sign-ups,
     # password changes) may take only half of them, so sign-ins always find room.
     password_max_concurrent: int = Field(default_factory=lambda: max(2, os.cpu_count() or 2))

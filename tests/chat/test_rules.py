@@ -5,14 +5,18 @@ from __future__ import annotations
 from obrolan.chat.rules import (
     Kind,
     Role,
+    State,
+    arrives_as_request,
     direct_key,
     dm_status,
+    may_accept_request,
     may_delete_message,
     may_invite,
     may_join_uninvited,
     may_remove,
     may_set_role,
     repeats_message,
+    told_to_target_only,
 )
 
 
@@ -72,3 +76,14 @@ def test_a_retry_repeats_the_body_and_reply_of_the_first_send() -> None:
 def test_a_retry_of_a_message_changed_since_is_still_a_retry() -> None:
     assert repeats_message(_stored(None, deleted=True), "halo", None)
     assert repeats_message(_stored("edited", edited_at="2026-01-01T00:00:00Z"), "halo", None)
+
+
+def test_r18_only_strangers_chats_arrive_as_requests_and_only_when_wanted() -> None:
+    assert arrives_as_request(wants_requests=True, share_a_room=False)
+    assert not arrives_as_request(wants_requests=True, share_a_room=True)
+    assert not arrives_as_request(wants_requests=False, share_a_room=False)
+
+
+def test_r18_requests_and_declines_are_told_to_their_recipient_alone() -> None:
+    assert {s for s in State if told_to_target_only(s)} == {State.REQUEST, State.DECLINED}
+    assert {s for s in State if may_accept_request(s)} == {State.REQUEST, State.DECLINED}

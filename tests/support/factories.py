@@ -69,8 +69,12 @@ async def make_room(
     return room
 
 
-async def make_direct(a: User, b: User) -> dict[str, Any]:
+async def make_direct(a: User, b: User, *, accept: bool = True) -> dict[str, Any]:
+    """The direct chat of the two; `b` accepts it when it reached them as a message request."""
     resp = await a.http.post("/api/v1/rooms/direct", json={"user_id": b.id})
     assert resp.status_code in (200, 201), resp.text
     room: dict[str, Any] = resp.json()
+    if accept:
+        accepted = await b.http.post(f"/api/v1/rooms/{room['id']}/accept")
+        assert accepted.status_code == 200, accepted.text
     return room

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Path, Query, Request
 
 from obrolan.accounts.schemas import (
     AccountOut,
+    ContactSettingsOut,
+    ContactSettingsUpdate,
     LoginRequest,
     PasswordChangeRequest,
     ProfileUpdateRequest,
@@ -136,6 +138,21 @@ async def update_me(
     return AccountOut.model_validate(account)
 
 
+@router.get("/me/contact-settings")
+async def contact_settings(principal: PrincipalDep, services: ServicesDep) -> ContactSettingsOut:
+    """Who may find me, and whether strangers' direct chats arrive as requests (R18)."""
+    return ContactSettingsOut.model_validate(await services.accounts.contact_settings(principal))
+
+
+@router.patch("/me/contact-settings", responses=_problems(s422="invalid field"))
+async def update_contact_settings(
+    body: ContactSettingsUpdate, principal: PrincipalDep, services: ServicesDep
+) -> ContactSettingsOut:
+    """Change the contact settings sent; the others stay as they are."""
+    updated = await services.accounts.update_contact_settings(principal, body.changes())
+    return ContactSettingsOut.model_validate(updated)
+
+
 @router.get("/users/{user_id}", responses=_problems(s404="no such person"))
 async def public_profile(
     user_id: Annotated[str, Path(max_length=26)], principal: PrincipalDep, services: ServicesDep
@@ -145,13 +162,22 @@ async def public_profile(
     return PublicProfileOut.model_validate(profile)
 
 
-@router.get("/users", responses=_problems(s404="no one has this username"))
+@router.get(
+    "/users",
+    responses=_problems(
+        s404="no one findable has this username",
+        s429="too many look-ups (Retry-After)",
+    ),
+)
 async def find_user(
     username: Annotated[str, Query(min_length=1, max_length=32)],
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> PublicProfileOut:
-    """The public profile of the person with exactly this username."""
+    """The public profile of the person with exactly this username, if they may be found.
+
+    Someone who is not findable by username gets the same 404 as a name nobody has (R18).
+    """
     profile = await services.accounts.find_by_username(principal, username)
     return PublicProfileOut.model_validate(profile)
 

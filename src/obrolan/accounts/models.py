@@ -156,13 +156,13 @@ login_failures = Table(
     Index("ix_login_failures_scope_key_hash_at", "scope", "key_hash", "at"),
 )
 
-# Sign-ups and address changes, counted per client address and per account (as keyed
+# Sign-ups, address changes and look-ups, counted per client address and per account (as keyed
 # hashes) to limit how fast anyone can make accounts or try addresses (R17, R18).
 throttled_actions = Table(
     "throttled_actions",
     metadata,
     Column("id", String(26), primary_key=True, info=system("throttle")),
-    # "register-ip" | "address-account" | "address-ip"
+    # "register-ip" | "address-account" | "address-ip" | "lookup-account"
     Column("scope", String(16), nullable=False, info=system("throttle")),
     Column(
         "key_hash",
@@ -172,4 +172,44 @@ throttled_actions = Table(
     ),
     Column("at", UTCDateTime, nullable=False, info=system("throttle")),
     Index("ix_throttled_actions_scope_key_hash_at", "scope", "key_hash", "at"),
+)
+
+# Who may find a person and how strangers' direct chats reach them (F14, R18). No row
+# means the defaults (records.ContactSettings); a row is written on the first change.
+contact_settings = Table(
+    "contact_settings",
+    metadata,
+    Column(
+        "user_id",
+        String(26),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        info=data("user.unique_id", "essential.service", "account"),
+    ),
+    Column(
+        "findable_by_username",
+        Boolean,
+        nullable=False,
+        info=data("user.account.settings", "essential.service", "account"),
+    ),
+    Column(
+        "message_requests",
+        Boolean,
+        nullable=False,
+        info=data("user.account.settings", "essential.service", "account"),
+    ),
+    # Declared for the look-up by email and phone, which waits for verified addresses.
+    Column(
+        "findable_by_email",
+        Boolean,
+        nullable=False,
+        info=data("user.account.settings", "essential.service", "account"),
+    ),
+    Column(
+        "findable_by_phone",
+        Boolean,
+        nullable=False,
+        info=data("user.account.settings", "essential.service", "account"),
+    ),
+    Column("updated_at", UTCDateTime, nullable=False, info=system()),
 )

@@ -33,6 +33,32 @@ class PublicProfile:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactSettings:
+    """Who may find a person and how strangers' direct chats reach them (F14, R18).
+
+    Findable by username, because a username is what people tell each other to be
+    found; strangers' direct chats arrive as requests, because people choose who they
+    talk to (R18). Email and phone look-ups are off until their owner turns them on;
+    those two take effect with the look-up by address, which waits for verification.
+    """
+
+    findable_by_username: bool = True
+    message_requests: bool = True
+    findable_by_email: bool = False
+    findable_by_phone: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ContactSettingsChanges:
+    """What a settings update changes; None leaves a setting as it is."""
+
+    findable_by_username: bool | None = None
+    message_requests: bool | None = None
+    findable_by_email: bool | None = None
+    findable_by_phone: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SessionInfo:
     """One signed-in device, as its owner sees it."""
 

@@ -7,7 +7,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from obrolan.accounts.records import KEEP, ProfileChanges
+from obrolan.accounts.records import KEEP, ContactSettingsChanges, ProfileChanges
 from obrolan.accounts.rules import (
     DISPLAY_NAME_MAX,
     PASSWORD_MAX,
@@ -76,6 +76,32 @@ class ProfileUpdateRequest(RequestBody):
         )
 
 
+class ContactSettingsUpdate(RequestBody):
+    """Only the settings sent change (F14, R18)."""
+
+    findable_by_username: bool | None = Field(
+        default=None, description="others may find me with GET /users?username="
+    )
+    message_requests: bool | None = Field(
+        default=None,
+        description="direct chats from people I share no room with arrive as requests",
+    )
+    findable_by_email: bool | None = Field(
+        default=None, description="kept for the look-up by email, which is still to come"
+    )
+    findable_by_phone: bool | None = Field(
+        default=None, description="kept for the look-up by phone, which is still to come"
+    )
+
+    def changes(self) -> ContactSettingsChanges:
+        return ContactSettingsChanges(
+            findable_by_username=self.findable_by_username,
+            message_requests=self.message_requests,
+            findable_by_email=self.findable_by_email,
+            findable_by_phone=self.findable_by_phone,
+        )
+
+
 class TotpChangeRequest(RequestBody):
     """Turning two-step sign-in on or off takes a code and the password (R17)."""
 
@@ -99,6 +125,13 @@ class PublicProfileOut(_Response):
     id: str
     username: str
     display_name: str | None
+
+
+class ContactSettingsOut(_Response):
+    findable_by_username: bool
+    message_requests: bool
+    findable_by_email: bool = Field(description="not used yet: the look-up by email is to come")
+    findable_by_phone: bool = Field(description="not used yet: the look-up by phone is to come")
 
 
 class SessionOut(_Response):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,8 @@ from obrolan.accounts.principal import Principal
 from obrolan.accounts.records import (
     KEEP,
     Account,
+    ContactSettings,
+    ContactSettingsChanges,
     NewAccount,
     ProfileChanges,
     PublicProfile,
@@ -411,13 +414,43 @@ class AccountsService:
         return public_view(key, user)
 
     async def find_by_username(self, principal: Principal, username: str) -> PublicProfile:
-        """The public profile of the person with exactly this username."""
+        """The public profile of the person with exactly this username, if they may be found.
+
+        R18: someone who turned `findable_by_username` off gets the very answer an unknown
+        username gets. Every look-up is counted first, in its own transaction, so that
+        the refusals count as well (a failing action's transaction would roll back).
+        """
+        async with self.stream.transaction() as tx:
+            keys = self.actions.lookup_keys(principal.user_id)
+            await self.actions.count(tx.conn, keys, tx.now, what="look-ups of people")
         async with self.db.read() as conn:
             user = await store.user_by_username(conn, username.lower())
-            if user is None:
+            findable = user is not None and (
+                user.id == principal.user_id
+                or (await store.get_contact_settings(conn, user.id)).findable_by_username
+            )
+            if user is None or not findable:
                 raise NotFound("no one has this username", field="username")
             key = await self.data_keys.get(conn, user.id)
         return public_view(key, user)
+
+    # -- contact settings (F14, R18) -----------------------------------------------
+    async def contact_settings(self, principal: Principal) -> ContactSettings:
+        async with self.db.read() as conn:
+            return await store.get_contact_settings(conn, principal.user_id)
+
+    async def update_contact_settings(
+        self, principal: Principal, changes: ContactSettingsChanges
+    ) -> ContactSettings:
+        """Change the settings sent; the others stay as they are."""
+        async with self.stream.transaction() as tx:
+            await require_user(tx.conn, principal.user_id)
+            current = await store.get_contact_settings(tx.conn, principal.user_id)
+            sent = {k: v for k, v in asdict(changes).items() if v is not None}
+            updated = replace(current, **sent)
+            if updated != current:
+                await store.put_contact_settings(tx.conn, principal.user_id, updated, tx.now)
+        return updated
 
     # -- helpers ---------------------------------------------------------------------
     async def _me(self, principal: Principal) -> UserRow:

@@ -1,20 +1,27 @@
-"""SQL for people, sessions, failed sign-ins and throttled actions. No rules here: see rules.py."""
+"""SQL for people, sessions, contact settings, sign-in failures and throttled actions."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Row, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from obrolan.accounts.models import auth_sessions, login_failures, throttled_actions, users
+from obrolan.accounts.models import (
+    auth_sessions,
+    contact_settings,
+    login_failures,
+    throttled_actions,
+    users,
+)
+from obrolan.accounts.records import ContactSettings
 from obrolan.accounts.rules import SessionCutoffs
 
 FailureScope = Literal["account", "ip", "device"]
-ActionScope = Literal["register-ip", "address-account", "address-ip"]
+ActionScope = Literal["register-ip", "address-account", "address-ip", "lookup-account"]
 IndexColumn = Literal["email_index", "phone_index"]
 
 
@@ -124,6 +131,35 @@ async def use_totp_step(conn: AsyncConnection, user_id: str, step: int) -> bool:
         .values(totp_last_step=step)
     )
     return result.rowcount == 1
+
+
+# -- contact settings (F14, R18) ----------------------------------------------------
+_SETTINGS = [f.name for f in fields(ContactSettings)]
+
+
+async def get_contact_settings(conn: AsyncConnection, user_id: str) -> ContactSettings:
+    """The person's settings; the defaults when they never changed one."""
+    row = (
+        await conn.execute(
+            select(*(contact_settings.c[n] for n in _SETTINGS)).where(
+                contact_settings.c.user_id == user_id
+            )
+        )
+    ).first()
+    if row is None:
+        return ContactSettings()
+    return ContactSettings(**{n: bool(getattr(row, n)) for n in _SETTINGS})
+
+
+async def put_contact_settings(
+    conn: AsyncConnection, user_id: str, settings: ContactSettings, now: datetime
+) -> None:
+    values = {n: getattr(settings, n) for n in _SETTINGS} | {"updated_at": now}
+    updated = await conn.execute(
+        update(contact_settings).where(contact_settings.c.user_id == user_id).values(**values)
+    )
+    if not updated.rowcount:
+        await conn.execute(insert(contact_settings).values(user_id=user_id, **values))
 
 
 # -- sessions ------------------------------------------------------------------------

@@ -167,10 +167,10 @@ def action_windows(settings: Settings) -> dict[ActionScope, int]:
 
 
 class ActionThrottle:
-    """Counts every sign-up and address change, successful or not, and refuses past the limit.
+    """Counts every sign-up, address change and look-up, successful or not; refuses past the limit.
 
     Unlike failed sign-ins nothing is forgiven: what is limited is how fast accounts can
-    be made and addresses tried.
+    be made, addresses tried and usernames probed.
     """
 
     def __init__(self, settings: Settings, keyring: KeyRing) -> None:
@@ -194,6 +194,11 @@ class ActionThrottle:
             ),
             self._address_key("address-ip", ip_address, s.address_changes_max_per_ip, window),
         ]
+
+    def lookup_keys(self, user_id: str) -> list[ActionKey]:
+        """Finding people by username, counted per person asking (R18: no bulk look-ups)."""
+        key_hash = self.keyring.blind_index("lookup-account", user_id)
+        return [ActionKey("lookup-account", key_hash, self.settings.lookups_max_per_hour, 3600)]
 
     def _address_key(
         self, scope: ActionScope, ip_address: str | None, limit: int, window: int

@@ -14,6 +14,7 @@ from obrolan.chat.schemas import (
     OpenDirect,
     PersonRef,
     Receipts,
+    RoomOut,
     SendMessage,
     SetRole,
     UpdateRoom,
@@ -80,6 +81,18 @@ async def members(room_id: RoomId, me: PrincipalDep, services: ServicesDep) -> d
 @router.post("/rooms/{room_id}/join")
 async def join(room_id: RoomId, me: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
     return await services.chat.join(me.user_id, room_id)
+
+
+@router.post("/rooms/{room_id}/accept")
+async def accept_request(room_id: RoomId, me: PrincipalDep, services: ServicesDep) -> RoomOut:
+    """Accept a message request: I join the direct chat, its history and new messages (R18)."""
+    return RoomOut.model_validate(await services.chat.requests.accept(me.user_id, room_id))
+
+
+@router.post("/rooms/{room_id}/decline", status_code=status.HTTP_204_NO_CONTENT)
+async def decline_request(room_id: RoomId, me: PrincipalDep, services: ServicesDep) -> None:
+    """Decline a message request: nothing of it reaches me; the sender is not told (R18)."""
+    await services.chat.requests.decline(me.user_id, room_id)
 
 
 @router.post("/rooms/{room_id}/leave", status_code=status.HTTP_204_NO_CONTENT)

@@ -25,6 +25,9 @@ class State(StrEnum):
     INVITE = "invite"
     LEAVE = "leave"
     BAN = "ban"
+    # A direct chat from a stranger, waiting for its recipient to accept or decline (R18).
+    REQUEST = "request"
+    DECLINED = "declined"
 
 
 _RANK = {Role.OWNER: 3, Role.ADMIN: 2, Role.MEMBER: 1}
@@ -74,6 +77,28 @@ def may_delete_message(actor_id: str, sender_id: str, actor_role: Role) -> bool:
 def hides_existence(kind: Kind) -> bool:
     """Outsiders of non-public rooms get 'not found', so a room's existence does not leak."""
     return kind is not Kind.PUBLIC
+
+
+def arrives_as_request(*, wants_requests: bool, share_a_room: bool) -> bool:
+    """Whether a new direct chat reaches its recipient as a message request (R18).
+
+    People who already talk in a room they share are no strangers to each other.
+    """
+    return wants_requests and not share_a_room
+
+
+def told_to_target_only(state: State) -> bool:
+    """Membership changes that only the person concerned hears of (R18).
+
+    A request and its decline must not tell the sender anything: to them a pending
+    request and a declined one look the same.
+    """
+    return state in (State.REQUEST, State.DECLINED)
+
+
+def may_accept_request(state: State) -> bool:
+    """A request may be accepted while pending, and also after a decline."""
+    return state in (State.REQUEST, State.DECLINED)
 
 
 def direct_key(a: str, b: str) -> str:

@@ -1,10 +1,10 @@
-"""Request bodies of the chat API, with their limits."""
+"""Request bodies of the chat API, with their limits, and the typed answers."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from obrolan.api.inputs import POSITION_MAX, RequestBody
 from obrolan.chat.rules import Kind, Role
@@ -51,3 +51,13 @@ class EditMessage(RequestBody):
 class Receipts(RequestBody):
     delivered_up_to: Position | None = None
     read_up_to: Position | None = None
+
+
+# -- responses -----------------------------------------------------------------------
+class RoomOut(BaseModel):
+    id: str
+    kind: Kind
+    name: str | None
+    topic: str | None
+    created_by: str | None
+    created_at: str = Field(description="ISO 8601, UTC")

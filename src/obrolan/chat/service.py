@@ -16,10 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts.keys import DataKeys, seal_text
 from obrolan.chat import store
+from obrolan.chat.memberships import change_memberships
+from obrolan.chat.requests import MessageRequests, accept_in
 from obrolan.chat.rules import (
     Kind,
     Role,
     State,
+    arrives_as_request,
     direct_key,
     dm_status,
     hides_existence,
@@ -65,6 +68,7 @@ class ChatService:
         self.data_keys = data_keys
         self.clock = clock
         self.writer = MessageWriter(stream, data_keys, clock, metrics)
+        self.requests = MessageRequests(db, stream, data_keys)
         stream.register_hydrator("message.", self._hydrate_message_events)
 
     async def start(self) -> None:
@@ -99,7 +103,12 @@ class ChatService:
         return room_view(room)
 
     async def open_direct(self, actor: str, other: str) -> tuple[dict[str, Any], bool]:
-        """The direct chat between the two, created if needed; (room, created)."""
+        """The direct chat between the two, created if needed; (room, created).
+
+        R18: with `other`'s message requests on and no room the two share, it reaches
+        them as a request (requests.py). Opening a chat that is a request to the actor
+        accepts it.
+        """
         if other == actor:
             raise Invalid("a direct chat needs another person", field="user_id")
         key = direct_key(actor, other)
@@ -110,10 +119,18 @@ class ChatService:
                 raise Forbidden("you cannot message this person", type_slug="blocked")
             existing = await store.get_direct_room(tx.conn, key)
             if existing is not None:
+                me = await store.get_membership(tx.conn, existing.id, actor)
+                if me is not None and me.state is not State.JOIN:
+                    await accept_in(tx, existing, actor)
                 return room_view(existing), False
+            as_request = arrives_as_request(
+                wants_requests=await store.wants_message_requests(tx.conn, other),
+                share_a_room=await store.share_a_room(tx.conn, actor, other),
+            )
             room = RoomRow(new_id(), Kind.DIRECT, None, None, actor, tx.now, key)
             await store.insert_room(tx.conn, room)
-            changes = [(actor, State.JOIN, Role.MEMBER), (other, State.JOIN, Role.MEMBER)]
+            their_state = State.REQUEST if as_request else State.JOIN
+            changes = [(actor, State.JOIN, Role.MEMBER), (other, their_state, Role.MEMBER)]
             await self._change_memberships(tx, room, changes, by=actor)
         return room_view(room), True
 
@@ -129,17 +146,18 @@ class ChatService:
         )
 
     async def my_rooms(self, actor: str) -> dict[str, list[dict[str, Any]]]:
-        """Rooms I am in, with unread counts, and rooms I am invited to."""
+        """Rooms I am in, with unread counts, rooms I am invited to, message requests."""
         async with self.db.read() as conn:
             mine = await store.rooms_of(conn, actor, [State.JOIN, State.INVITE])
             unread = await store.unread_counts(conn, actor)
+            requests = await self.requests.pending(conn, actor)
         joined = [
             room_view(r, role=m.role.value, unread=unread.get(r.id, 0), read_up_to=m.read_up_to)
             for r, m in mine
             if m.state is State.JOIN
         ]
         invites = [room_view(r) for r, m in mine if m.state is State.INVITE]
-        return {"rooms": joined, "invites": invites}
+        return {"rooms": joined, "invites": invites, "requests": requests}
 
     async def search_public(self, query: str, limit: int, after: str | None) -> dict[str, Any]:
         after_name, after_id = None, None
@@ -294,10 +312,11 @@ class ChatService:
             reactions = await store.reactions_of(conn, [r.id for r in rows])
             other = None
             if room.kind is Kind.DIRECT:
+                # A pending or declined recipient shows as "sent" to the sender, as
+                # any recipient who has not received the message yet (R18).
+                states = [State.JOIN, State.REQUEST, State.DECLINED]
                 others = [
-                    m
-                    for m in await store.room_members(conn, room_id, [State.JOIN])
-                    if m.user_id != actor
+                    m for m in await store.room_members(conn, room_id, states) if m.user_id != actor
                 ]
                 other = others[0] if others else None
         for view in views:
@@ -407,10 +426,11 @@ class ChatService:
     async def _visible_room(
         self, conn: AsyncConnection, actor: str, room_id: str
     ) -> tuple[RoomRow, MembershipRow | None]:
-        """A room the actor is in, or any public room; others are 'not found'."""
+        """A room the actor is in, is invited to or has a message request in, or any public
+        room; others are 'not found'."""
         room = await store.get_room(conn, room_id)
         me = await store.get_membership(conn, room_id, actor) if room else None
-        visible = me is not None and me.state in (State.JOIN, State.INVITE)
+        visible = me is not None and me.state in (State.JOIN, State.INVITE, State.REQUEST)
         if room is None or (not visible and hides_existence(room.kind)):
             raise NotFound("room not found")
         return room, me
@@ -455,20 +475,7 @@ class ChatService:
         *,
         by: str,
     ) -> None:
-        await store.put_memberships(tx.conn, room.id, changes, by=by, now=tx.now)
-        await tx.append(
-            *(
-                NewEvent(
-                    "membership",
-                    room.id,
-                    by,
-                    {"user_id": uid, "state": state.value, "role": role.value, "by": by},
-                    # The person concerned hears of it even when not (or no longer) in the room.
-                    target_user_id=uid,
-                )
-                for uid, state, role in changes
-            )
-        )
+        await change_memberships(tx, room.id, changes, by=by)
 
     async def _hydrate_message_events(
         self, conn: AsyncConnection, rows: Sequence[Row[Any]]

@@ -28,7 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from obrolan.accounts.models import users
+from obrolan.accounts.models import contact_settings, users
+from obrolan.accounts.records import ContactSettings
 from obrolan.chat.models import blocks, memberships, messages, reactions, rooms
 from obrolan.chat.rules import Kind, Role, State
 
@@ -120,6 +121,33 @@ async def existing_user_ids(conn: AsyncConnection, user_ids: Iterable[str]) -> s
         select(users.c.id).where(users.c.id.in_(ids), users.c.closed_at.is_(None))
     )
     return {r[0] for r in rows}
+
+
+async def wants_message_requests(conn: AsyncConnection, user_id: str) -> bool:
+    """The person's `message_requests` setting (R18); the default when never changed."""
+    value = (
+        await conn.execute(
+            select(contact_settings.c.message_requests).where(contact_settings.c.user_id == user_id)
+        )
+    ).scalar_one_or_none()
+    return ContactSettings().message_requests if value is None else bool(value)
+
+
+async def share_a_room(conn: AsyncConnection, a: str, b: str) -> bool:
+    """Whether some room has both people joined."""
+    other = memberships.alias("other")
+    found = await conn.execute(
+        select(memberships.c.room_id)
+        .join(other, other.c.room_id == memberships.c.room_id)
+        .where(
+            memberships.c.user_id == a,
+            memberships.c.state == State.JOIN.value,
+            other.c.user_id == b,
+            other.c.state == State.JOIN.value,
+        )
+        .limit(1)
+    )
+    return found.first() is not None
 
 
 # -- rooms ---------------------------------------------------------------------------
@@ -317,6 +345,20 @@ async def unread_counts(conn: AsyncConnection, user_id: str) -> dict[str, int]:
             messages.c.sender_id != user_id,
             messages.c.deleted_at.is_(None),
         )
+        .group_by(messages.c.room_id)
+    )
+    return {r[0]: int(r[1]) for r in rows}
+
+
+async def request_message_counts(conn: AsyncConnection, user_id: str) -> dict[str, int]:
+    """Messages waiting in each room where the person has a pending message request."""
+    rows = await conn.execute(
+        select(messages.c.room_id, func.count())
+        .join(
+            memberships,
+            and_(memberships.c.room_id == messages.c.room_id, memberships.c.user_id == user_id),
+        )
+        .where(memberships.c.state == State.REQUEST.value, messages.c.deleted_at.is_(None))
         .group_by(messages.c.room_id)
     )
     return {r[0]: int(r[1]) for r in rows}

@@ -88,7 +88,11 @@ class Connection:
             for ev in self._held
             if ev.position > after
             and (
-                (ev.kind == "membership" and ev.data["user_id"] == self.user_id)
+                (
+                    ev.kind == "membership"
+                    and ev.room_id is not None
+                    and ev.data["user_id"] == self.user_id
+                )
                 or (ev.kind == ROOM_REMOVED and ev.target_user_id == self.user_id)
             )
         ]

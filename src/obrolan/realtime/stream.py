@@ -26,6 +26,10 @@ from obrolan.realtime.frames import dumps, event_frame
 
 @dataclass(slots=True)
 class NewEvent:
+    """An event to append. One addressed to a person alone (`room_id` None, a
+    `target_user_id`) may still be about a room: it names it in `data["room_id"]`, and
+    its frame carries that room, while the room's members never see it."""
+
     kind: str
     room_id: str | None
     actor_id: str | None
@@ -48,6 +52,14 @@ class Published:
     # The event's data as objects, for routing decisions (a membership change moves
     # subscriptions; a revoked session closes its sockets). Never sent as is.
     data: dict[str, Any]
+
+
+def frame_room(room_id: str | None, data: dict[str, Any]) -> str | None:
+    """The room a frame names: the event's, or the one a personal event is about."""
+    if room_id is not None:
+        return room_id
+    named = data.get("room_id")
+    return named if isinstance(named, str) else None
 
 
 class Broker(Protocol):
@@ -102,7 +114,9 @@ class Transaction:
                 kind=ev.kind,
                 room_id=ev.room_id,
                 target_user_id=ev.target_user_id,
-                frame=dumps(event_frame(pos, ev.kind, ev.room_id, self.now, ev.data)),
+                frame=dumps(
+                    event_frame(pos, ev.kind, frame_room(ev.room_id, ev.data), self.now, ev.data)
+                ),
                 data=ev.data,
             )
             for pos, ev in self.appended
@@ -180,7 +194,15 @@ class EventStream:
             out.append(
                 (
                     r.position,
-                    dumps(event_frame(r.position, r.kind, r.room_id, r.created_at, payload)),
+                    dumps(
+                        event_frame(
+                            r.position,
+                            r.kind,
+                            frame_room(r.room_id, payload),
+                            r.created_at,
+                            payload,
+                        )
+                    ),
                 )
             )
         return out
