@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from obrolan.accounts.keys import DataKeys
@@ -13,6 +14,7 @@ from obrolan.config import Settings
 from obrolan.crypto import KeyRing, load_or_create_kek
 from obrolan.db import Database
 from obrolan.ops.metrics import Metrics
+from obrolan.profile.service import ProfileService
 from obrolan.realtime.hub import Hub, LocalBroker
 from obrolan.realtime.stream import EventStream
 
@@ -28,6 +30,7 @@ class Services:
     hub: Hub
     stream: EventStream
     accounts: AccountsService
+    profile: ProfileService
     chat: ChatService
     admin: AdminService
 
@@ -49,8 +52,20 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     hub = Hub()
     stream = EventStream(db, LocalBroker(hub), clock)
     accounts = AccountsService(settings, db, stream, data_keys, keyring, clock)
+    profile = ProfileService(db, stream, data_keys, max_decoding=max(1, os.cpu_count() or 1))
     chat = ChatService(settings, db, stream, data_keys, clock, metrics)
     admin = AdminService(db, stream, data_keys, accounts)
     return Services(
-        settings, clock, db, keyring, data_keys, metrics, hub, stream, accounts, chat, admin
+        settings,
+        clock,
+        db,
+        keyring,
+        data_keys,
+        metrics,
+        hub,
+        stream,
+        accounts,
+        profile,
+        chat,
+        admin,
     )

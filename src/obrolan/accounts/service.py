@@ -56,6 +56,7 @@ from obrolan.crypto import KeyRing
 from obrolan.db import Database
 from obrolan.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from obrolan.ids import new_id
+from obrolan.profile import fields as profiles
 from obrolan.realtime.stream import EventStream, Transaction
 
 # Writing last_seen_at on every request would take the write lock per request; the
@@ -104,7 +105,9 @@ class AccountsService:
             maximum=timedelta(days=settings.session_max_days),
             resolution=LAST_SEEN_RESOLUTION,
         )
-        self.two_step = TwoStepSignIn(db, stream, data_keys, self.passwords, self.throttle, clock)
+        self.two_step = TwoStepSignIn(
+            db, stream, data_keys, self.passwords, self.throttle, clock, settings.default_language
+        )
         stream.register_hydrator("session.", SessionEventHydrator(data_keys))
 
     # -- registration ----------------------------------------------------------------
@@ -200,6 +203,7 @@ class AccountsService:
         except IntegrityError as exc:
             # Another request took the same username a moment earlier.
             raise Conflict("this username is taken", field="username") from exc
+        profile = profiles.default_profile(self.settings.default_language)
         return Account(
             user_id,
             username,
@@ -209,6 +213,12 @@ class AccountsService:
             False,
             is_admin,
             created_at,
+            profile.gender,
+            profile.date_of_birth,
+            profile.bio,
+            profile.language,
+            profile.photo,
+            profile.visibility,
         )
 
     # -- authentication --------------------------------------------------------------
@@ -305,8 +315,9 @@ class AccountsService:
             if others:
                 await alert_new_device(tx, user.id, session_id, device_name)
             session = SessionInfo(session_id, device_name, tx.now, tx.now, current=True)
+            account = account_view(key, user, await self._own_profile(tx.conn, key, user.id))
         device = counted.device_token or self.throttle.issue_device_token(username)
-        return SignIn(token, session, account_view(key, user), device)
+        return SignIn(token, session, account, device)
 
     # -- sessions --------------------------------------------------------------------
     async def list_sessions(self, principal: Principal) -> list[SessionInfo]:
@@ -361,16 +372,17 @@ class AccountsService:
         async with self.db.read() as conn:
             user = await require_user(conn, principal.user_id)
             key = await self.data_keys.get(conn, user.id)
-        return account_view(key, user)
+            return account_view(key, user, await self._own_profile(conn, key, user.id))
 
     async def update_profile(
         self, principal: Principal, changes: ProfileChanges, *, ip_address: str | None
     ) -> Account:
-        """Change the display name, email or phone; email and phone may be removed (R8).
+        """Change the display name, email, phone or profile; all but the name may be removed (R8).
 
         Setting an email or phone is throttled per account and per client address, and
         never tells whether another account has it (see `_free_index`).
         """
+        changes = profiles.checked_changes(changes, self.clock.now())
         values: dict[str, Any] = {}
         uid = principal.user_id
         display_name = email = phone = None
@@ -381,7 +393,7 @@ class AccountsService:
         if changes.phone is not KEEP and changes.phone is not None:
             phone = normalise_phone(changes.phone, self.settings.phone_default_region)
         async with self.stream.transaction() as tx:
-            user = await require_user(tx.conn, uid)
+            await require_user(tx.conn, uid)
             key = await self.data_keys.get(tx.conn, uid)
             if key is None:
                 raise NotFound("this account was erased")
@@ -398,17 +410,17 @@ class AccountsService:
             if changes.phone is not KEEP:
                 values["phone_index"] = await self._free_index(tx.conn, "phone", phone, uid)
                 values["phone_enc"] = seal_user_field(key, "phone_enc", uid, phone)
-            if not values:
-                return account_view(key, user)  # an empty PATCH changes nothing
-            await store.update_user(tx.conn, uid, values)
+            if values:
+                await store.update_user(tx.conn, uid, values)
+            await profiles.write_changes(tx.conn, key, uid, changes, tx.now)
         return await self.me(principal)
 
     async def public_profile(self, principal: Principal, user_id: str) -> PublicProfile:
-        """What any signed-in person may see of another: id, username, display name."""
+        """What a signed-in person may see of another: id, username, display name, and the
+        profile fields their owner shows to this viewer (profile.rules.visible_fields)."""
         async with self.db.read() as conn:
             user = await require_user(conn, user_id)
-            key = await self.data_keys.get(conn, user.id)
-        return public_view(key, user)
+            return await self._public_view(conn, principal, user)
 
     async def find_by_username(self, principal: Principal, username: str) -> PublicProfile:
         """The public profile of the person with exactly this username."""
@@ -416,10 +428,21 @@ class AccountsService:
             user = await store.user_by_username(conn, username.lower())
             if user is None:
                 raise NotFound("no one has this username", field="username")
-            key = await self.data_keys.get(conn, user.id)
-        return public_view(key, user)
+            return await self._public_view(conn, principal, user)
 
     # -- helpers ---------------------------------------------------------------------
+    async def _own_profile(
+        self, conn: AsyncConnection, key: bytes | None, user_id: str
+    ) -> profiles.OwnProfile:
+        return await profiles.own_profile(conn, key, user_id, self.settings.default_language)
+
+    async def _public_view(
+        self, conn: AsyncConnection, principal: Principal, user: UserRow
+    ) -> PublicProfile:
+        key = await self.data_keys.get(conn, user.id)
+        shared = await profiles.shared_profile(conn, key, user.id, principal.user_id)
+        return public_view(key, user, shared)
+
     async def _me(self, principal: Principal) -> UserRow:
         async with self.db.read() as conn:
             return await require_user(conn, principal.user_id)
