@@ -67,7 +67,7 @@ class ProfileUpdateRequest(RequestBody):
         examples=["perempuan"],
     )
     date_of_birth: date | None = Field(
-        default=None, strict=True, description="ISO 8601, from 1900-01-01 up to today"
+        default=None, description="ISO 8601, from 1900-01-01 up to today"
     )
     bio: str | None = Field(default=None, max_length=BIO_MAX)
     language: Language | None = Field(
