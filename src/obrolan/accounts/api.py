@@ -119,7 +119,7 @@ async def change_password(
 @router.get("/me")
 async def me(principal: PrincipalDep, services: ServicesDep) -> AccountOut:
     """My account and whole profile, with the personal fields only I see."""
-    return AccountOut.model_validate(await services.accounts.me(principal))
+    return AccountOut.model_validate(await services.accounts.profile.me(principal))
 
 
 @router.patch(
@@ -130,7 +130,7 @@ async def update_me(
     body: ProfileUpdateRequest, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> AccountOut:
     """Change my display name, email, phone or profile; null removes a field (F1, R8, R18)."""
-    account = await services.accounts.update_profile(
+    account = await services.accounts.profile.update_profile(
         principal, body.changes(), ip_address=client_address(request)
     )
     return AccountOut.model_validate(account)
@@ -145,7 +145,7 @@ async def public_profile(
     user_id: Annotated[str, Path(max_length=26)], principal: PrincipalDep, services: ServicesDep
 ) -> PublicProfileOut:
     """Someone's profile: the fields its owner shows me; hidden or empty ones are absent (F1)."""
-    profile = await services.accounts.public_profile(principal, user_id)
+    profile = await services.accounts.profile.public_profile(principal, user_id)
     return PublicProfileOut.shown(profile)
 
 
@@ -160,7 +160,7 @@ async def find_user(
     services: ServicesDep,
 ) -> PublicProfileOut:
     """The profile of the person with exactly this username, as GET /users/{id} shows it."""
-    profile = await services.accounts.find_by_username(principal, username)
+    profile = await services.accounts.profile.find_by_username(principal, username)
     return PublicProfileOut.shown(profile)
 
 

@@ -1,8 +1,9 @@
-"""Account actions: sign up, sign in and out, sessions, password, profile (F1, R6, R17, R18).
+"""Account actions: sign up, sign in and out, sessions, password (F1, R6, R17, R18).
 
 Every write is one `stream.transaction()`: the rows and the events that sockets must
 see (a revoked session, a new-device alert) commit together. Two-step sign-in lives in
-two_step.py, the session events in session_events.py.
+two_step.py, my account and profile in profile.py, the session events in
+session_events.py.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
 
 from argon2 import PasswordHasher
 from sqlalchemy.exc import IntegrityError
@@ -18,15 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts import store
 from obrolan.accounts.keys import DataKeys
-from obrolan.accounts.lookups import require_user, totp_secret
+from obrolan.accounts.lookups import free_index, require_user, totp_secret
 from obrolan.accounts.passwords import Passwords
 from obrolan.accounts.principal import Principal
+from obrolan.accounts.profile import ProfileActions
 from obrolan.accounts.records import (
-    KEEP,
     Account,
     NewAccount,
-    ProfileChanges,
-    PublicProfile,
     SessionInfo,
     SignIn,
 )
@@ -40,12 +38,11 @@ from obrolan.accounts.rules import (
     normalise_username,
 )
 from obrolan.accounts.session_events import SessionEventHydrator, alert_new_device, revoke
-from obrolan.accounts.store import IndexColumn, UserRow
+from obrolan.accounts.store import UserRow
 from obrolan.accounts.throttle import ActionThrottle, SignInThrottle
 from obrolan.accounts.two_step import WRONG_CODE, TwoStepSignIn
 from obrolan.accounts.views import (
     account_view,
-    public_view,
     seal_user_field,
     sealed_session_fields,
     session_view,
@@ -105,6 +102,7 @@ class AccountsService:
             maximum=timedelta(days=settings.session_max_days),
             resolution=LAST_SEEN_RESOLUTION,
         )
+        self.profile = ProfileActions(settings, db, stream, data_keys, keyring, clock, self.actions)
         self.two_step = TwoStepSignIn(
             db, stream, data_keys, self.passwords, self.throttle, clock, settings.default_language
         )
@@ -178,8 +176,12 @@ class AccountsService:
             async with self.stream.transaction() as tx:
                 if await store.username_taken(tx.conn, username):
                     raise Conflict("this username is taken", field="username")
-                email_index = await self._free_index(tx.conn, "email", fields.email, user_id)
-                phone_index = await self._free_index(tx.conn, "phone", fields.phone, user_id)
+                email_index = await free_index(
+                    self.keyring, tx.conn, "email", fields.email, user_id
+                )
+                phone_index = await free_index(
+                    self.keyring, tx.conn, "phone", fields.phone, user_id
+                )
                 key = await self.data_keys.create(tx.conn, user_id)
                 await store.insert_user(
                     tx.conn,
@@ -315,7 +317,8 @@ class AccountsService:
             if others:
                 await alert_new_device(tx, user.id, session_id, device_name)
             session = SessionInfo(session_id, device_name, tx.now, tx.now, current=True)
-            account = account_view(key, user, await self._own_profile(tx.conn, key, user.id))
+            own = await profiles.own_profile(tx.conn, key, user.id, self.settings.default_language)
+            account = account_view(key, user, own)
         device = counted.device_token or self.throttle.issue_device_token(username)
         return SignIn(token, session, account, device)
 
@@ -366,103 +369,10 @@ class AccountsService:
             ]
             await revoke(tx, user.id, others)
 
-    # -- profile ---------------------------------------------------------------------
-    async def me(self, principal: Principal) -> Account:
-        """The acting person's own account, personal fields opened."""
-        async with self.db.read() as conn:
-            user = await require_user(conn, principal.user_id)
-            key = await self.data_keys.get(conn, user.id)
-            return account_view(key, user, await self._own_profile(conn, key, user.id))
-
-    async def update_profile(
-        self, principal: Principal, changes: ProfileChanges, *, ip_address: str | None
-    ) -> Account:
-        """Change the display name, email, phone or profile; all but the name may be removed (R8).
-
-        Setting an email or phone is throttled per account and per client address, and
-        never tells whether another account has it (see `_free_index`).
-        """
-        changes = profiles.checked_changes(changes, self.clock.now())
-        values: dict[str, Any] = {}
-        uid = principal.user_id
-        display_name = email = phone = None
-        if changes.display_name is not KEEP:
-            display_name = normalise_display_name(changes.display_name)
-        if changes.email is not KEEP and changes.email is not None:
-            email = normalise_email(changes.email)
-        if changes.phone is not KEEP and changes.phone is not None:
-            phone = normalise_phone(changes.phone, self.settings.phone_default_region)
-        async with self.stream.transaction() as tx:
-            await require_user(tx.conn, uid)
-            key = await self.data_keys.get(tx.conn, uid)
-            if key is None:
-                raise NotFound("this account was erased")
-            if email is not None or phone is not None:
-                keys = self.actions.address_change_keys(uid, ip_address)
-                await self.actions.count(tx.conn, keys, tx.now, what="email or phone changes")
-            if display_name is not None:
-                values["display_name_enc"] = seal_user_field(
-                    key, "display_name_enc", uid, display_name
-                )
-            if changes.email is not KEEP:
-                values["email_index"] = await self._free_index(tx.conn, "email", email, uid)
-                values["email_enc"] = seal_user_field(key, "email_enc", uid, email)
-            if changes.phone is not KEEP:
-                values["phone_index"] = await self._free_index(tx.conn, "phone", phone, uid)
-                values["phone_enc"] = seal_user_field(key, "phone_enc", uid, phone)
-            if values:
-                await store.update_user(tx.conn, uid, values)
-            await profiles.write_changes(tx.conn, key, uid, changes, tx.now)
-        return await self.me(principal)
-
-    async def public_profile(self, principal: Principal, user_id: str) -> PublicProfile:
-        """What a signed-in person may see of another: id, username, display name, and the
-        profile fields their owner shows to this viewer (profile.rules.visible_fields)."""
-        async with self.db.read() as conn:
-            user = await require_user(conn, user_id)
-            return await self._public_view(conn, principal, user)
-
-    async def find_by_username(self, principal: Principal, username: str) -> PublicProfile:
-        """The public profile of the person with exactly this username."""
-        async with self.db.read() as conn:
-            user = await store.user_by_username(conn, username.lower())
-            if user is None:
-                raise NotFound("no one has this username", field="username")
-            return await self._public_view(conn, principal, user)
-
     # -- helpers ---------------------------------------------------------------------
-    async def _own_profile(
-        self, conn: AsyncConnection, key: bytes | None, user_id: str
-    ) -> profiles.OwnProfile:
-        return await profiles.own_profile(conn, key, user_id, self.settings.default_language)
-
-    async def _public_view(
-        self, conn: AsyncConnection, principal: Principal, user: UserRow
-    ) -> PublicProfile:
-        key = await self.data_keys.get(conn, user.id)
-        shared = await profiles.shared_profile(conn, key, user.id, principal.user_id)
-        return public_view(key, user, shared)
-
     async def _me(self, principal: Principal) -> UserRow:
         async with self.db.read() as conn:
             return await require_user(conn, principal.user_id)
-
-    async def _free_index(
-        self, conn: AsyncConnection, kind: str, value: str | None, owner_id: str
-    ) -> bytes | None:
-        """The blind index to store with an email or phone, or None when another account holds it.
-
-        R18: the answer must not tell whether someone else has this address, so a taken
-        one is kept (sealed, shown only to this person) but not indexed: it does not find
-        this account, and its holder keeps it. Until addresses are verified by a code,
-        the first account to enter one is the one it finds (docs/api.md).
-        """
-        if value is None:
-            return None
-        index = self.keyring.blind_index(kind, value)
-        column: IndexColumn = "email_index" if kind == "email" else "phone_index"
-        holder = await store.holder_of_index(conn, column, index)
-        return index if holder is None or holder == owner_id else None
 
     def _live(self, now: datetime | None = None) -> SessionCutoffs:
         """Which sessions have not expired at `now` (default: the clock's now)."""
