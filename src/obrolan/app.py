@@ -20,6 +20,8 @@ from obrolan.clock import Clock
 from obrolan.config import Settings
 from obrolan.ops.api import router as ops_router
 from obrolan.ops.logging import RequestIdMiddleware
+from obrolan.profile.api import PHOTO_PATH
+from obrolan.profile.api import router as profile_router
 from obrolan.realtime import gateway
 from obrolan.services import Services, build_services
 
@@ -51,11 +53,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.services = services
     problems.install(app)
     # Added first, so it runs inside RequestIdMiddleware: a refusal is logged like any answer.
-    app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        RequestSizeLimit,
+        max_bytes=settings.max_request_bytes,
+        max_bytes_by_path={API_PREFIX + PHOTO_PATH: settings.max_photo_bytes},
+    )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(ops_router)
     api_checks = [Depends(refuse_nul_in_url)]
     app.include_router(accounts_router, prefix=API_PREFIX, dependencies=api_checks)
+    app.include_router(profile_router, prefix=API_PREFIX, dependencies=api_checks)
     app.include_router(chat_router, prefix=API_PREFIX, dependencies=api_checks)
     app.include_router(admin_router, prefix=API_PREFIX, dependencies=api_checks)
     return app

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
 
     # Default region for phone numbers without a country code.
     phone_default_region: str = "ID"
+    # The language of people who have not chosen one (emails, the web client): en | id.
+    default_language: Literal["en", "id"] = "id"
 
     # -- account protection (R17, R18): sessions, sign-up and address throttles, proxies --
     # A session ends after this many days unused, and this many days after sign-in at most.
@@ -95,6 +97,8 @@ class Settings(BaseSettings):
     # The largest request body, refused by its Content-Length before it is read, or cut
     # off as it passes the bound (obrolan.api.limits).
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # The largest profile photo upload (PUT /api/v1/me/photo), in place of the bound above.
+    max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
 
     # Checked at start, so a wrong value is one line naming the variable, not a
     # traceback (or, for the PRAGMA, SQL) later on.

@@ -79,6 +79,12 @@ class PayloadTooLarge(ObrolanError):
     title = "Too large"
 
 
+class UnsupportedMediaType(ObrolanError):
+    status = 415
+    type_slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
 class RateLimited(ObrolanError):
     status = 429
     type_slug = "rate-limited"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from obrolan.db import Database
 from obrolan.jobs import JobQueue, Worker
 from obrolan.ops.metrics import Metrics
 from obrolan.privacy.sweep import RetentionSweep
+from obrolan.profile.service import ProfileService
 from obrolan.realtime.hub import Hub, LocalBroker
 from obrolan.realtime.stream import EventStream
 
@@ -31,6 +33,7 @@ class Services:
     hub: Hub
     stream: EventStream
     accounts: AccountsService
+    profile: ProfileService
     chat: ChatService
     admin: AdminService
     jobs: JobQueue
@@ -58,6 +61,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     hub = Hub()
     stream = EventStream(db, LocalBroker(hub), clock)
     accounts = AccountsService(settings, db, stream, data_keys, keyring, clock)
+    profile = ProfileService(db, stream, data_keys, max_decoding=max(1, os.cpu_count() or 1))
     chat = ChatService(settings, db, stream, data_keys, clock, metrics)
     admin = AdminService(db, stream, data_keys, accounts)
     jobs = JobQueue(db, stream, clock)
@@ -79,6 +83,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         hub,
         stream,
         accounts,
+        profile,
         chat,
         admin,
         jobs,

@@ -23,6 +23,17 @@ async def test_f1_me_shows_my_own_fields(server: RunningServer, person: MakePers
         "totp_enabled": False,
         "is_admin": False,
         "created_at": me["created_at"],
+        "gender": None,
+        "date_of_birth": None,
+        "bio": None,
+        "language": "id",
+        "photo": False,
+        "visibility": {
+            "photo": "everyone",
+            "gender": "nobody",
+            "date_of_birth": "nobody",
+            "bio": "everyone",
+        },
     }
 
 

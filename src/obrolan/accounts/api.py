@@ -120,8 +120,8 @@ async def change_password(
 
 @router.get("/me")
 async def me(principal: PrincipalDep, services: ServicesDep) -> AccountOut:
-    """My account, with the personal fields only I see."""
-    return AccountOut.model_validate(await services.accounts.me(principal))
+    """My account and whole profile, with the personal fields only I see."""
+    return AccountOut.model_validate(await services.accounts.profile.me(principal))
 
 
 @router.patch(
@@ -131,8 +131,8 @@ async def me(principal: PrincipalDep, services: ServicesDep) -> AccountOut:
 async def update_me(
     body: ProfileUpdateRequest, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> AccountOut:
-    """Change my display name, email or phone; null removes email or phone (R8, R18)."""
-    account = await services.accounts.update_profile(
+    """Change my display name, email, phone or profile; null removes a field (F1, R8, R18)."""
+    account = await services.accounts.profile.update_profile(
         principal, body.changes(), ip_address=client_address(request)
     )
     return AccountOut.model_validate(account)
@@ -153,13 +153,17 @@ async def update_contact_settings(
     return ContactSettingsOut.model_validate(updated)
 
 
-@router.get("/users/{user_id}", responses=_problems(s404="no such person"))
+@router.get(
+    "/users/{user_id}",
+    responses=_problems(s404="no such person"),
+    response_model_exclude_unset=True,
+)
 async def public_profile(
     user_id: Annotated[str, Path(max_length=26)], principal: PrincipalDep, services: ServicesDep
 ) -> PublicProfileOut:
-    """Someone's public profile."""
-    profile = await services.accounts.public_profile(principal, user_id)
-    return PublicProfileOut.model_validate(profile)
+    """Someone's profile: the fields its owner shows me; hidden or empty ones are absent (F1)."""
+    profile = await services.accounts.profile.public_profile(principal, user_id)
+    return PublicProfileOut.shown(profile)
 
 
 @router.get(
@@ -168,18 +172,19 @@ async def public_profile(
         s404="no one findable has this username",
         s429="too many look-ups (Retry-After)",
     ),
+    response_model_exclude_unset=True,
 )
 async def find_user(
     username: Annotated[str, Query(min_length=1, max_length=32)],
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> PublicProfileOut:
-    """The public profile of the person with exactly this username, if they may be found.
+    """The profile of the person with exactly this username, as GET /users/{id} shows it.
 
     Someone who is not findable by username gets the same 404 as a name nobody has (R18).
     """
-    profile = await services.accounts.find_by_username(principal, username)
-    return PublicProfileOut.model_validate(profile)
+    profile = await services.accounts.profile.find_by_username(principal, username)
+    return PublicProfileOut.shown(profile)
 
 
 @router.post("/me/totp", status_code=201, responses=_problems(s409="already on"))

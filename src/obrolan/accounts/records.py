@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from enum import Enum
 from typing import Final
+
+from obrolan.profile.rules import FieldVisibility, Language, ProfileField, Visibility
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,15 +23,26 @@ class Account:
     totp_enabled: bool
     is_admin: bool
     created_at: datetime
+    # The profile (F1): the owner sees all of it.
+    gender: str | None
+    date_of_birth: date | None
+    bio: str | None
+    language: Language
+    photo: bool
+    visibility: FieldVisibility
 
 
 @dataclass(frozen=True, slots=True)
 class PublicProfile:
-    """What anyone signed in may see of a person."""
+    """What a signed-in person may see of another: None for a field hidden from them or empty."""
 
     id: str
     username: str
     display_name: str | None
+    gender: str | None = None
+    date_of_birth: date | None = None
+    bio: str | None = None
+    photo: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,3 +128,9 @@ class ProfileChanges:
     display_name: str | Keep = KEEP
     email: str | Keep | None = KEEP
     phone: str | Keep | None = KEEP
+    # The profile (F1); None removes a field, or returns the language to the default.
+    gender: str | Keep | None = KEEP
+    date_of_birth: date | Keep | None = KEEP
+    bio: str | Keep | None = KEEP
+    language: Language | Keep | None = KEEP
+    visibility: dict[ProfileField, Visibility] = field(default_factory=dict)

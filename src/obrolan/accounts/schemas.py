@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from obrolan.accounts.records import KEEP, ContactSettingsChanges, ProfileChanges
+from obrolan.accounts.records import KEEP, ContactSettingsChanges, ProfileChanges, PublicProfile
 from obrolan.accounts.rules import (
     DISPLAY_NAME_MAX,
     PASSWORD_MAX,
@@ -16,6 +16,8 @@ from obrolan.accounts.rules import (
 )
 from obrolan.accounts.throttle import DEVICE_TOKEN_MAX_CHARS
 from obrolan.api.inputs import RequestBody
+from obrolan.profile.rules import BIO_MAX, GENDER_MAX, Language
+from obrolan.profile.schemas import VisibilityOut, VisibilityUpdate
 
 # Room for a few spaces a person may type between the digits; the rule checks the code.
 TOTP_CODE_MAX = 10
@@ -53,11 +55,25 @@ class PasswordChangeRequest(RequestBody):
 
 
 class ProfileUpdateRequest(RequestBody):
-    """Only the fields sent change; `email` or `phone` set to null removes it."""
+    """Only the fields sent change; null removes any of them but `display_name`."""
 
     display_name: str | None = Field(default=None, max_length=DISPLAY_NAME_MAX)
     email: EmailStr | None = None
     phone: str | None = Field(default=None, max_length=PHONE_INPUT_MAX)
+    gender: str | None = Field(
+        default=None,
+        max_length=GENDER_MAX,
+        description="in the person's own words, one line",
+        examples=["perempuan"],
+    )
+    date_of_birth: date | None = Field(
+        default=None, description="ISO 8601, from 1900-01-01 up to today"
+    )
+    bio: str | None = Field(default=None, max_length=BIO_MAX)
+    language: Language | None = Field(
+        default=None, description="null returns to the server's default language"
+    )
+    visibility: VisibilityUpdate | None = None
 
     @model_validator(mode="after")
     def _display_name_not_removed(self) -> Self:
@@ -73,6 +89,11 @@ class ProfileUpdateRequest(RequestBody):
             else KEEP,
             email=self.email if "email" in sent else KEEP,
             phone=self.phone if "phone" in sent else KEEP,
+            gender=self.gender if "gender" in sent else KEEP,
+            date_of_birth=self.date_of_birth if "date_of_birth" in sent else KEEP,
+            bio=self.bio if "bio" in sent else KEEP,
+            language=self.language if "language" in sent else KEEP,
+            visibility=self.visibility.changes() if self.visibility else {},
         )
 
 
@@ -119,12 +140,40 @@ class AccountOut(_Response):
     totp_enabled: bool
     is_admin: bool = Field(description="a site administrator (see /api/v1/admin)")
     created_at: datetime
+    gender: str | None
+    date_of_birth: date | None
+    bio: str | None
+    language: Language = Field(description="for emails and the web client; never shown to others")
+    photo: bool = Field(description="whether I have a photo (GET /users/{my id}/photo)")
+    visibility: VisibilityOut
 
 
 class PublicProfileOut(_Response):
+    """A profile field hidden from this viewer, or not filled in, is absent."""
+
     id: str
     username: str
     display_name: str | None
+    gender: str | None = None
+    date_of_birth: date | None = None
+    bio: str | None = None
+    photo: bool | None = Field(
+        default=None, description="true when GET /users/{id}/photo serves you one; else absent"
+    )
+
+    @classmethod
+    def shown(cls, profile: PublicProfile) -> PublicProfileOut:
+        """The profile with only the fields this viewer gets: hidden and empty ones unset."""
+        values = {
+            "gender": profile.gender,
+            "date_of_birth": profile.date_of_birth,
+            "bio": profile.bio,
+            "photo": profile.photo or None,
+        }
+        present = {name: value for name, value in values.items() if value is not None}
+        return cls(
+            id=profile.id, username=profile.username, display_name=profile.display_name, **present
+        )
 
 
 class ContactSettingsOut(_Response):

@@ -1,8 +1,9 @@
-"""Account actions: sign up, sign in and out, sessions, password, profile (F1, R6, R17, R18).
+"""Account actions: sign up, sign in and out, sessions, password (F1, R6, R17, R18).
 
 Every write is one `stream.transaction()`: the rows and the events that sockets must
 see (a revoked session, a new-device alert) commit together. Two-step sign-in lives in
-two_step.py, the session events in session_events.py.
+two_step.py, my account and profile in profile.py, the session events in
+session_events.py.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import hashlib
 import secrets
 from dataclasses import asdict, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from argon2 import PasswordHasher
 from sqlalchemy.exc import IntegrityError
@@ -19,17 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts import store
 from obrolan.accounts.keys import DataKeys
-from obrolan.accounts.lookups import require_user, totp_secret
+from obrolan.accounts.lookups import free_index, require_user, totp_secret
 from obrolan.accounts.passwords import Passwords
 from obrolan.accounts.principal import Principal
+from obrolan.accounts.profile import ProfileActions
 from obrolan.accounts.records import (
-    KEEP,
     Account,
     ContactSettings,
     ContactSettingsChanges,
     NewAccount,
-    ProfileChanges,
-    PublicProfile,
     SessionInfo,
     SignIn,
 )
@@ -43,12 +41,11 @@ from obrolan.accounts.rules import (
     normalise_username,
 )
 from obrolan.accounts.session_events import SessionEventHydrator, alert_new_device, revoke
-from obrolan.accounts.store import IndexColumn, UserRow
+from obrolan.accounts.store import UserRow
 from obrolan.accounts.throttle import ActionThrottle, SignInThrottle
 from obrolan.accounts.two_step import WRONG_CODE, TwoStepSignIn
 from obrolan.accounts.views import (
     account_view,
-    public_view,
     seal_user_field,
     sealed_session_fields,
     session_view,
@@ -59,6 +56,7 @@ from obrolan.crypto import KeyRing
 from obrolan.db import Database
 from obrolan.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from obrolan.ids import new_id
+from obrolan.profile import fields as profiles
 from obrolan.realtime.stream import EventStream, Transaction
 
 # Writing last_seen_at on every request would take the write lock per request; the
@@ -107,7 +105,10 @@ class AccountsService:
             maximum=timedelta(days=settings.session_max_days),
             resolution=LAST_SEEN_RESOLUTION,
         )
-        self.two_step = TwoStepSignIn(db, stream, data_keys, self.passwords, self.throttle, clock)
+        self.profile = ProfileActions(settings, db, stream, data_keys, keyring, clock, self.actions)
+        self.two_step = TwoStepSignIn(
+            db, stream, data_keys, self.passwords, self.throttle, clock, settings.default_language
+        )
         stream.register_hydrator("session.", SessionEventHydrator(data_keys))
 
     # -- registration ----------------------------------------------------------------
@@ -178,8 +179,12 @@ class AccountsService:
             async with self.stream.transaction() as tx:
                 if await store.username_taken(tx.conn, username):
                     raise Conflict("this username is taken", field="username")
-                email_index = await self._free_index(tx.conn, "email", fields.email, user_id)
-                phone_index = await self._free_index(tx.conn, "phone", fields.phone, user_id)
+                email_index = await free_index(
+                    self.keyring, tx.conn, "email", fields.email, user_id
+                )
+                phone_index = await free_index(
+                    self.keyring, tx.conn, "phone", fields.phone, user_id
+                )
                 key = await self.data_keys.create(tx.conn, user_id)
                 await store.insert_user(
                     tx.conn,
@@ -203,6 +208,7 @@ class AccountsService:
         except IntegrityError as exc:
             # Another request took the same username a moment earlier.
             raise Conflict("this username is taken", field="username") from exc
+        profile = profiles.default_profile(self.settings.default_language)
         return Account(
             user_id,
             username,
@@ -212,6 +218,12 @@ class AccountsService:
             False,
             is_admin,
             created_at,
+            profile.gender,
+            profile.date_of_birth,
+            profile.bio,
+            profile.language,
+            profile.photo,
+            profile.visibility,
         )
 
     # -- authentication --------------------------------------------------------------
@@ -308,8 +320,10 @@ class AccountsService:
             if others:
                 await alert_new_device(tx, user.id, session_id, device_name)
             session = SessionInfo(session_id, device_name, tx.now, tx.now, current=True)
+            own = await profiles.own_profile(tx.conn, key, user.id, self.settings.default_language)
+            account = account_view(key, user, own)
         device = counted.device_token or self.throttle.issue_device_token(username)
-        return SignIn(token, session, account_view(key, user), device)
+        return SignIn(token, session, account, device)
 
     # -- sessions --------------------------------------------------------------------
     async def list_sessions(self, principal: Principal) -> list[SessionInfo]:
@@ -358,82 +372,6 @@ class AccountsService:
             ]
             await revoke(tx, user.id, others)
 
-    # -- profile ---------------------------------------------------------------------
-    async def me(self, principal: Principal) -> Account:
-        """The acting person's own account, personal fields opened."""
-        async with self.db.read() as conn:
-            user = await require_user(conn, principal.user_id)
-            key = await self.data_keys.get(conn, user.id)
-        return account_view(key, user)
-
-    async def update_profile(
-        self, principal: Principal, changes: ProfileChanges, *, ip_address: str | None
-    ) -> Account:
-        """Change the display name, email or phone; email and phone may be removed (R8).
-
-        Setting an email or phone is throttled per account and per client address, and
-        never tells whether another account has it (see `_free_index`).
-        """
-        values: dict[str, Any] = {}
-        uid = principal.user_id
-        display_name = email = phone = None
-        if changes.display_name is not KEEP:
-            display_name = normalise_display_name(changes.display_name)
-        if changes.email is not KEEP and changes.email is not None:
-            email = normalise_email(changes.email)
-        if changes.phone is not KEEP and changes.phone is not None:
-            phone = normalise_phone(changes.phone, self.settings.phone_default_region)
-        async with self.stream.transaction() as tx:
-            user = await require_user(tx.conn, uid)
-            key = await self.data_keys.get(tx.conn, uid)
-            if key is None:
-                raise NotFound("this account was erased")
-            if email is not None or phone is not None:
-                keys = self.actions.address_change_keys(uid, ip_address)
-                await self.actions.count(tx.conn, keys, tx.now, what="email or phone changes")
-            if display_name is not None:
-                values["display_name_enc"] = seal_user_field(
-                    key, "display_name_enc", uid, display_name
-                )
-            if changes.email is not KEEP:
-                values["email_index"] = await self._free_index(tx.conn, "email", email, uid)
-                values["email_enc"] = seal_user_field(key, "email_enc", uid, email)
-            if changes.phone is not KEEP:
-                values["phone_index"] = await self._free_index(tx.conn, "phone", phone, uid)
-                values["phone_enc"] = seal_user_field(key, "phone_enc", uid, phone)
-            if not values:
-                return account_view(key, user)  # an empty PATCH changes nothing
-            await store.update_user(tx.conn, uid, values)
-        return await self.me(principal)
-
-    async def public_profile(self, principal: Principal, user_id: str) -> PublicProfile:
-        """What any signed-in person may see of another: id, username, display name."""
-        async with self.db.read() as conn:
-            user = await require_user(conn, user_id)
-            key = await self.data_keys.get(conn, user.id)
-        return public_view(key, user)
-
-    async def find_by_username(self, principal: Principal, username: str) -> PublicProfile:
-        """The public profile of the person with exactly this username, if they may be found.
-
-        R18: someone who turned `findable_by_username` off gets the very answer an unknown
-        username gets. Every look-up is counted first, in its own transaction, so that
-        the refusals count as well (a failing action's transaction would roll back).
-        """
-        async with self.stream.transaction() as tx:
-            keys = self.actions.lookup_keys(principal.user_id)
-            await self.actions.count(tx.conn, keys, tx.now, what="look-ups of people")
-        async with self.db.read() as conn:
-            user = await store.user_by_username(conn, username.lower())
-            findable = user is not None and (
-                user.id == principal.user_id
-                or (await store.get_contact_settings(conn, user.id)).findable_by_username
-            )
-            if user is None or not findable:
-                raise NotFound("no one has this username", field="username")
-            key = await self.data_keys.get(conn, user.id)
-        return public_view(key, user)
-
     # -- contact settings (F14, R18) -----------------------------------------------
     async def contact_settings(self, principal: Principal) -> ContactSettings:
         async with self.db.read() as conn:
@@ -456,23 +394,6 @@ class AccountsService:
     async def _me(self, principal: Principal) -> UserRow:
         async with self.db.read() as conn:
             return await require_user(conn, principal.user_id)
-
-    async def _free_index(
-        self, conn: AsyncConnection, kind: str, value: str | None, owner_id: str
-    ) -> bytes | None:
-        """The blind index to store with an email or phone, or None when another account holds it.
-
-        R18: the answer must not tell whether someone else has this address, so a taken
-        one is kept (sealed, shown only to this person) but not indexed: it does not find
-        this account, and its holder keeps it. Until addresses are verified by a code,
-        the first account to enter one is the one it finds (docs/api.md).
-        """
-        if value is None:
-            return None
-        index = self.keyring.blind_index(kind, value)
-        column: IndexColumn = "email_index" if kind == "email" else "phone_index"
-        holder = await store.holder_of_index(conn, column, index)
-        return index if holder is None or holder == owner_id else None
 
     def _live(self, now: datetime | None = None) -> SessionCutoffs:
         """Which sessions have not expired at `now` (default: the clock's now)."""

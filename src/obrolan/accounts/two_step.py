@@ -23,6 +23,8 @@ from obrolan.accounts.views import account_view, seal_user_field
 from obrolan.clock import Clock
 from obrolan.db import Database
 from obrolan.errors import Conflict, Forbidden, Invalid, Unauthenticated
+from obrolan.profile.fields import own_profile
+from obrolan.profile.rules import Language
 from obrolan.realtime.stream import EventStream
 
 TOTP_ISSUER = "obrolan"
@@ -38,7 +40,9 @@ class TwoStepSignIn:
         passwords: Passwords,
         throttle: SignInThrottle,
         clock: Clock,
+        default_language: Language,
     ) -> None:
+        self.default_language = default_language
         self.db = db
         self.stream = stream
         self.data_keys = data_keys
@@ -67,7 +71,9 @@ class TwoStepSignIn:
         await self._set(principal, code, password, enable=True)
         async with self.db.read() as conn:
             user = await require_user(conn, principal.user_id)
-            return account_view(await self.data_keys.get(conn, user.id), user)
+            key = await self.data_keys.get(conn, user.id)
+            profile = await own_profile(conn, key, user.id, self.default_language)
+            return account_view(key, user, profile)
 
     async def disable(self, principal: Principal, *, code: str, password: str) -> None:
         """Turn two-step sign-in off with a current code and the password."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from obrolan.accounts.keys import aad, open_text, seal_text
 from obrolan.accounts.records import Account, PublicProfile, SessionInfo
 from obrolan.accounts.store import SessionRow, UserRow
+from obrolan.profile.fields import OwnProfile, SharedProfile
 
 
 def seal_user_field(key: bytes, column: str, user_id: str, value: str | None) -> bytes | None:
@@ -38,7 +39,7 @@ def _open_user(key: bytes | None, user: UserRow, column: str, sealed: bytes | No
     return open_text(key, sealed, aad("users", column, user.id))
 
 
-def account_view(key: bytes | None, user: UserRow) -> Account:
+def account_view(key: bytes | None, user: UserRow, profile: OwnProfile) -> Account:
     """The owner's view; with the key destroyed (R4) the personal fields are None."""
     return Account(
         id=user.id,
@@ -49,13 +50,27 @@ def account_view(key: bytes | None, user: UserRow) -> Account:
         totp_enabled=user.totp_enabled,
         is_admin=user.is_admin,
         created_at=user.created_at,
+        gender=profile.gender,
+        date_of_birth=profile.date_of_birth,
+        bio=profile.bio,
+        language=profile.language,
+        photo=profile.photo,
+        visibility=profile.visibility,
     )
 
 
-def public_view(key: bytes | None, user: UserRow) -> PublicProfile:
-    """What others see: no contact details."""
+def public_view(key: bytes | None, user: UserRow, shared: SharedProfile) -> PublicProfile:
+    """What others see: no contact details, and only the profile fields shown to them."""
     display_name = _open_user(key, user, "display_name_enc", user.display_name_enc)
-    return PublicProfile(user.id, user.username, display_name)
+    return PublicProfile(
+        user.id,
+        user.username,
+        display_name,
+        gender=shared.gender,
+        date_of_birth=shared.date_of_birth,
+        bio=shared.bio,
+        photo=shared.photo,
+    )
 
 
 def open_device_name(key: bytes | None, session: SessionRow) -> str | None:

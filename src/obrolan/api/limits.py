@@ -3,10 +3,13 @@
 Frameworks read a body whole before a route sees it, so a limit checked by a route comes
 too late: a 100 MB body was already in memory. This middleware refuses a declared
 `Content-Length` over the limit before reading a byte, and stops reading a body of
-unknown length (chunked) as soon as it passes the limit.
+unknown length (chunked) as soon as it passes the limit. A route that takes larger
+bodies (a photo upload) gets its own bound by its exact path.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,18 +22,22 @@ class _BodyTooLarge(Exception):
 
 
 class RequestSizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, max_bytes_by_path: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_bytes_by_path = dict(max_bytes_by_path or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes_by_path.get(scope["path"], self.max_bytes)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
+        if declared is not None and declared > limit:
             # The HTTP server throws away whatever of the body still arrives.
-            await self._refuse(scope, send)
+            await self._refuse(scope, send, limit)
             return
 
         received = 0
@@ -42,7 +49,7 @@ class RequestSizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     exceeded = True
                     raise _BodyTooLarge
             return message
@@ -61,10 +68,10 @@ class RequestSizeLimit:
             if not exceeded:
                 raise
         if exceeded and not response_started:
-            await self._refuse(scope, send)
+            await self._refuse(scope, send, limit)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        error = PayloadTooLarge(f"a request body is at most {self.max_bytes} bytes")
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
+        error = PayloadTooLarge(f"a request body is at most {limit} bytes")
         await problem_for_path(error, scope["path"])(scope, _no_body, send)
 
 

@@ -25,6 +25,7 @@ from obrolan.chat.store import MembershipRow, RoomRow
 from obrolan.chat.views import room_view
 from obrolan.db import Database
 from obrolan.errors import NotFound
+from obrolan.profile.fields import SharedProfile
 from obrolan.realtime.stream import EventStream, Transaction
 
 _NO_REQUEST = "no message request of yours in this room"
@@ -69,7 +70,8 @@ class MessageRequests:
             if sender is None:
                 continue  # the sender's account is closed: nothing to answer
             key = await self.data_keys.get(conn, sender.id)
-            profile = public_view(key, sender)
+            # Only the sender's name goes with a request: none of their profile fields.
+            profile = public_view(key, sender, SharedProfile())
             out.append(
                 room_view(
                     room,
