@@ -21,6 +21,10 @@ class Account:
     totp_enabled: bool
     is_admin: bool
     created_at: datetime
+    email_verified: bool = False
+    phone_verified: bool = False
+    findable_by_email: bool = False
+    findable_by_phone: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +93,5 @@ class ProfileChanges:
     display_name: str | Keep = KEEP
     email: str | Keep | None = KEEP
     phone: str | Keep | None = KEEP
+    findable_by_email: bool | Keep = KEEP
+    findable_by_phone: bool | Keep = KEEP

@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from obrolan.accounts.records import KEEP, ProfileChanges
 from obrolan.accounts.rules import (
+    CODE_INPUT_MAX,
     DISPLAY_NAME_MAX,
+    EMAIL_MAX,
     PASSWORD_MAX,
     PHONE_INPUT_MAX,
     USERNAME_MAX,
@@ -35,7 +37,11 @@ class RegisterRequest(RequestBody):
 
 
 class LoginRequest(RequestBody):
-    username: str = Field(max_length=USERNAME_MAX)
+    username: str = Field(
+        max_length=EMAIL_MAX,
+        description="A username, or a verified email address or phone number",
+        examples=["sari.w", "sari@contoh.id", "0812-3456-7890"],
+    )
     password: str = Field(max_length=PASSWORD_MAX)
     device_name: str | None = Field(default=None, max_length=DISPLAY_NAME_MAX, examples=["Laptop"])
     totp_code: str | None = Field(default=None, max_length=TOTP_CODE_MAX)
@@ -58,6 +64,12 @@ class ProfileUpdateRequest(RequestBody):
     display_name: str | None = Field(default=None, max_length=DISPLAY_NAME_MAX)
     email: EmailStr | None = None
     phone: str | None = Field(default=None, max_length=PHONE_INPUT_MAX)
+    findable_by_email: bool | None = Field(
+        default=None, description="Others may find me by my verified email (R18)"
+    )
+    findable_by_phone: bool | None = Field(
+        default=None, description="Others may find me by my verified phone (R18)"
+    )
 
     @model_validator(mode="after")
     def _display_name_not_removed(self) -> Self:
@@ -73,7 +85,26 @@ class ProfileUpdateRequest(RequestBody):
             else KEEP,
             email=self.email if "email" in sent else KEEP,
             phone=self.phone if "phone" in sent else KEEP,
+            findable_by_email=KEEP if self.findable_by_email is None else self.findable_by_email,
+            findable_by_phone=KEEP if self.findable_by_phone is None else self.findable_by_phone,
         )
+
+
+class VerifyCodeRequest(RequestBody):
+    code: str = Field(min_length=1, max_length=CODE_INPUT_MAX, examples=["123456"])
+
+
+class LookupRequest(RequestBody):
+    """Exactly one of `email` and `phone`."""
+
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=PHONE_INPUT_MAX)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.email is None) == (self.phone is None):
+            raise ValueError("give exactly one of email and phone")
+        return self
 
 
 class TotpChangeRequest(RequestBody):
@@ -93,6 +124,10 @@ class AccountOut(_Response):
     totp_enabled: bool
     is_admin: bool = Field(description="a site administrator (see /api/v1/admin)")
     created_at: datetime
+    email_verified: bool = Field(description="confirmed with a code: signs in and can be found")
+    phone_verified: bool = Field(description="confirmed with a code: signs in and can be found")
+    findable_by_email: bool
+    findable_by_phone: bool
 
 
 class PublicProfileOut(_Response):

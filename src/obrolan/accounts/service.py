@@ -38,11 +38,13 @@ from obrolan.accounts.rules import (
     normalise_email,
     normalise_phone,
     normalise_username,
+    sign_in_names,
 )
 from obrolan.accounts.session_events import SessionEventHydrator, alert_new_device, revoke
-from obrolan.accounts.store import IndexColumn, UserRow
+from obrolan.accounts.store import UserRow
 from obrolan.accounts.throttle import ActionThrottle, SignInThrottle
 from obrolan.accounts.two_step import WRONG_CODE, TwoStepSignIn
+from obrolan.accounts.verification import Addresses
 from obrolan.accounts.views import (
     account_view,
     public_view,
@@ -56,6 +58,7 @@ from obrolan.crypto import KeyRing
 from obrolan.db import Database
 from obrolan.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from obrolan.ids import new_id
+from obrolan.notifications import Notifications
 from obrolan.realtime.stream import EventStream, Transaction
 
 # Writing last_seen_at on every request would take the write lock per request; the
@@ -82,6 +85,7 @@ class AccountsService:
         data_keys: DataKeys,
         keyring: KeyRing,
         clock: Clock,
+        notifications: Notifications,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -103,6 +107,9 @@ class AccountsService:
             idle=timedelta(days=settings.session_idle_days),
             maximum=timedelta(days=settings.session_max_days),
             resolution=LAST_SEEN_RESOLUTION,
+        )
+        self.addresses = Addresses(
+            settings, stream, data_keys, keyring, self.actions, notifications
         )
         self.two_step = TwoStepSignIn(db, stream, data_keys, self.passwords, self.throttle, clock)
         stream.register_hydrator("session.", SessionEventHydrator(data_keys))
@@ -175,8 +182,6 @@ class AccountsService:
             async with self.stream.transaction() as tx:
                 if await store.username_taken(tx.conn, username):
                     raise Conflict("this username is taken", field="username")
-                email_index = await self._free_index(tx.conn, "email", fields.email, user_id)
-                phone_index = await self._free_index(tx.conn, "phone", fields.phone, user_id)
                 key = await self.data_keys.create(tx.conn, user_id)
                 await store.insert_user(
                     tx.conn,
@@ -186,16 +191,19 @@ class AccountsService:
                         "display_name_enc": seal_user_field(
                             key, "display_name_enc", user_id, fields.display_name
                         ),
+                        # F1: no blind index until the address is confirmed by its code.
                         "email_enc": seal_user_field(key, "email_enc", user_id, fields.email),
-                        "email_index": email_index,
                         "phone_enc": seal_user_field(key, "phone_enc", user_id, fields.phone),
-                        "phone_index": phone_index,
                         "password_hash": password_hash,
                         "totp_enabled": False,
                         "is_admin": is_admin,
                         "created_at": tx.now,
                     },
                 )
+                if fields.email is not None:
+                    await self.addresses.send_code(tx, key, user_id, "email", fields.email)
+                if fields.phone is not None:
+                    await self.addresses.send_code(tx, key, user_id, "phone", fields.phone)
                 created_at = tx.now
         except IntegrityError as exc:
             # Another request took the same username a moment earlier.
@@ -254,13 +262,16 @@ class AccountsService:
     ) -> SignIn:
         """Check the credentials and open a session, throttled as throttle.py says (R17).
 
-        Unknown usernames and wrong passwords get the same answer, in the same time.
+        `username` may also be a verified email or phone (F1). Unknown names, unverified
+        addresses and wrong passwords get the same answer, in the same time.
         """
-        username = username.lower()
+        names = sign_in_names(username, self.settings.phone_default_region)
+        # Counted under the first reading, so `Sari@X.id` and `sari@x.id` share a count.
+        username = names[0].value if names else username.strip().lower()
         counted = self.throttle.sign_in_keys(username, ip_address, device_token)
         async with self.stream.transaction() as tx:
             attempt_ids = await self.throttle.reserve(tx.conn, counted.keys, tx.now)
-            user = await store.user_by_username(tx.conn, username)
+            user = await self.addresses.account_for_sign_in(tx, names)
             secret = await totp_secret(self.data_keys, tx.conn, user) if user else None
         verified = await self.passwords.verify(user.password_hash if user else None, password)
         if user is None or not verified:
@@ -304,6 +315,7 @@ class AccountsService:
                 await store.update_user(tx.conn, user.id, {"password_hash": rehashed})
             if others:
                 await alert_new_device(tx, user.id, session_id, device_name)
+                await self.addresses.mail_new_device(tx, key, user, device_name)
             session = SessionInfo(session_id, device_name, tx.now, tx.now, current=True)
         device = counted.device_token or self.throttle.issue_device_token(username)
         return SignIn(token, session, account_view(key, user), device)
@@ -366,10 +378,10 @@ class AccountsService:
     async def update_profile(
         self, principal: Principal, changes: ProfileChanges, *, ip_address: str | None
     ) -> Account:
-        """Change the display name, email or phone; email and phone may be removed (R8).
+        """Change the display name, email, phone or findability; email and phone may be removed.
 
-        Setting an email or phone is throttled per account and per client address, and
-        never tells whether another account has it (see `_free_index`).
+        Setting an email or phone is throttled per account and per client address, never
+        tells whether another account has it, and sends a code to confirm it (F1, R18).
         """
         values: dict[str, Any] = {}
         uid = principal.user_id
@@ -393,11 +405,13 @@ class AccountsService:
                     key, "display_name_enc", uid, display_name
                 )
             if changes.email is not KEEP:
-                values["email_index"] = await self._free_index(tx.conn, "email", email, uid)
-                values["email_enc"] = seal_user_field(key, "email_enc", uid, email)
+                values |= await self.addresses.change(tx, key, user, "email", email)
             if changes.phone is not KEEP:
-                values["phone_index"] = await self._free_index(tx.conn, "phone", phone, uid)
-                values["phone_enc"] = seal_user_field(key, "phone_enc", uid, phone)
+                values |= await self.addresses.change(tx, key, user, "phone", phone)
+            if changes.findable_by_email is not KEEP:
+                values["findable_by_email"] = changes.findable_by_email
+            if changes.findable_by_phone is not KEEP:
+                values["findable_by_phone"] = changes.findable_by_phone
             if not values:
                 return account_view(key, user)  # an empty PATCH changes nothing
             await store.update_user(tx.conn, uid, values)
@@ -423,23 +437,6 @@ class AccountsService:
     async def _me(self, principal: Principal) -> UserRow:
         async with self.db.read() as conn:
             return await require_user(conn, principal.user_id)
-
-    async def _free_index(
-        self, conn: AsyncConnection, kind: str, value: str | None, owner_id: str
-    ) -> bytes | None:
-        """The blind index to store with an email or phone, or None when another account holds it.
-
-        R18: the answer must not tell whether someone else has this address, so a taken
-        one is kept (sealed, shown only to this person) but not indexed: it does not find
-        this account, and its holder keeps it. Until addresses are verified by a code,
-        the first account to enter one is the one it finds (docs/api.md).
-        """
-        if value is None:
-            return None
-        index = self.keyring.blind_index(kind, value)
-        column: IndexColumn = "email_index" if kind == "email" else "phone_index"
-        holder = await store.holder_of_index(conn, column, index)
-        return index if holder is None or holder == owner_id else None
 
     def _live(self, now: datetime | None = None) -> SessionCutoffs:
         """Which sessions have not expired at `now` (default: the clock's now)."""

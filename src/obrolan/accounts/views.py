@@ -49,6 +49,10 @@ def account_view(key: bytes | None, user: UserRow) -> Account:
         totp_enabled=user.totp_enabled,
         is_admin=user.is_admin,
         created_at=user.created_at,
+        email_verified=user.email_verified_at is not None,
+        phone_verified=user.phone_verified_at is not None,
+        findable_by_email=user.findable_by_email,
+        findable_by_phone=user.findable_by_phone,
     )
 
 
