@@ -268,3 +268,14 @@ async def test_r18_look_ups_are_throttled_per_caller(
         assert (await _lookup(asker, phone=f"+62812000{n:05d}"))[0] == 404
     status, problem = await _lookup(asker, phone="+6281299999999")
     assert status == 429 and problem["type"] == "https://obrolan.dev/problems/rate-limited"
+
+
+async def test_f1_the_retention_sweep_deletes_expired_codes(
+    mailing_server: RunningServer, smtp: SmtpServer, clock: FakeClock
+) -> None:
+    await register(mailing_server, "sari", email=EMAIL)
+    await register(mailing_server, "budi", email="budi@contoh.id")
+    sweep = mailing_server.services.retention_sweep
+    assert (await sweep.sweep(clock.now()))["verification_codes"] == 0
+    clock.advance(mailing_server.settings.verification_code_minutes * 60)
+    assert (await sweep.sweep(clock.now()))["verification_codes"] == 2

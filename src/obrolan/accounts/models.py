@@ -123,25 +123,31 @@ verification_codes = Table(
         String(26),
         ForeignKey("users.id", ondelete="CASCADE"),
         primary_key=True,
-        info=data("user.unique_id", "essential.service.authentication", "account"),
+        info=data("user.unique_id", "essential.service.authentication", "verification-code"),
     ),
-    Column("channel", String(8), primary_key=True, info=system()),  # "email" | "phone"
+    Column(
+        "channel", String(8), primary_key=True, info=system("verification-code")
+    ),  # "email" | "phone"
     # Which address the code was sent to (its blind index): a code confirms that one only.
     Column(
         "address_index",
         LargeBinary(32),
         nullable=False,
-        info=data("user.contact", "essential.service.authentication", "account"),
+        info=data("user.contact", "essential.service.authentication", "verification-code"),
     ),
     Column(
         "code_hash",
         LargeBinary(32),
         nullable=False,
-        info=data("user.authorization.credentials", "essential.service.authentication", "account"),
+        info=data(
+            "user.authorization.credentials",
+            "essential.service.authentication",
+            "verification-code",
+        ),
     ),
-    Column("attempts", Integer, nullable=False, info=system()),
-    Column("expires_at", UTCDateTime, nullable=False, info=system()),
-    Column("created_at", UTCDateTime, nullable=False, info=system()),
+    Column("attempts", Integer, nullable=False, info=system("verification-code")),
+    Column("expires_at", UTCDateTime, nullable=False, info=system("verification-code")),
+    Column("created_at", UTCDateTime, nullable=False, info=system("verification-code")),
 )
 
 # One data key per person, stored only wrapped by the KEK. Deleting the row is

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, delete, insert, or_, select, update
+from sqlalchemy import Row, delete, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts.models import (
@@ -189,6 +189,16 @@ async def count_code_attempt(conn: AsyncConnection, user_id: str, channel: Chann
 async def delete_code(conn: AsyncConnection, user_id: str, channel: Channel) -> None:
     c = verification_codes.c
     await conn.execute(delete(verification_codes).where(c.user_id == user_id, c.channel == channel))
+
+
+async def delete_expired_codes(conn: AsyncConnection, now: datetime, limit: int) -> int:
+    """At most `limit` codes whose time is up (retention rule "verification-code")."""
+    c = verification_codes.c
+    old = select(c.user_id, c.channel).where(c.expires_at <= now).limit(limit)
+    result = await conn.execute(
+        delete(verification_codes).where(tuple_(c.user_id, c.channel).in_(old))
+    )
+    return int(result.rowcount)
 
 
 async def update_user(conn: AsyncConnection, user_id: str, values: dict[str, Any]) -> None:
