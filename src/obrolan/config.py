@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -73,8 +73,6 @@ class Settings(BaseSettings):
     address_changes_max_per_account: int = 10
     address_changes_max_per_ip: int = 30
     address_changes_window_seconds: int = 24 * 60 * 60
-    # Look-ups of people by username, per signed-in person per hour (R18).
-    lookups_max_per_hour: int = 60
     # argon2 computations at once (each takes password_memory_kib); new hashes (sign-ups,
     # password changes) may take only half of them, so sign-ins always find room.
     password_max_concurrent: int = Field(default_factory=lambda: max(2, os.cpu_count() or 2))
@@ -92,6 +90,34 @@ class Settings(BaseSettings):
     jobs_batch: int = Field(default=10, ge=1)
     # How often the retention sweep runs (R17).
     retention_sweep_seconds: int = Field(default=3600, ge=60)
+
+    # -- outgoing mail and SMS (obrolan.notifications) ---------------------------------
+    # console: mail is only logged (to an elided address, never its text), for
+    # development, so `make run` needs no mail server. smtp: sent through smtp_host.
+    mail_backend: Literal["console", "smtp"] = "console"
+    mail_from: str = "obrolan <noreply@localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    # starttls: upgrade a plain connection (port 587); tls: TLS from the start (465).
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = Field(default="", repr=False)
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # console: SMS are only logged, for development. webhook: POSTed as signed JSON.
+    sms_backend: Literal["console", "webhook"] = "console"
+    sms_webhook_url: str = ""
+    sms_webhook_secret: str = Field(default="", repr=False)
+    sms_webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # -- verification codes for email and phone (F1) -------------------------------------
+    verification_code_minutes: int = Field(default=10, ge=1)
+    verification_max_attempts: int = Field(default=5, ge=1)
+    # Codes sent to one address (email or phone) within address_changes_window_seconds.
+    verification_codes_max_per_address: int = Field(default=5, ge=1)
+    # Look-ups of people (by username, email or phone) per person asking within the
+    # window (R18); 429 past it.
+    lookups_max_per_account: int = Field(default=60, ge=1)
+    lookups_window_seconds: int = Field(default=60 * 60, ge=1)
 
     # -- operations: request bounds, and checks that refuse bad values at start ---------
     # The largest request body, refused by its Content-Length before it is read, or cut
@@ -137,6 +163,15 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_kek_file(self) -> Path:
         return self.kek_file or self.data_dir / "kek.key"
+
+    @model_validator(mode="after")
+    def _webhook_is_configured(self) -> Self:
+        if self.sms_backend == "webhook" and not (self.sms_webhook_url and self.sms_webhook_secret):
+            raise ValueError(
+                "OBROLAN_SMS_BACKEND=webhook needs OBROLAN_SMS_WEBHOOK_URL and"
+                " OBROLAN_SMS_WEBHOOK_SECRET"
+            )
+        return self
 
     @property
     def is_sqlite(self) -> bool:

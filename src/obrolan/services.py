@@ -15,6 +15,7 @@ from obrolan.config import Settings
 from obrolan.crypto import KeyRing, load_or_create_kek
 from obrolan.db import Database
 from obrolan.jobs import JobQueue, Worker
+from obrolan.notifications import Notifications, mail_sender, sms_sender
 from obrolan.ops.metrics import Metrics
 from obrolan.privacy.sweep import RetentionSweep
 from obrolan.profile.service import ProfileService
@@ -37,6 +38,7 @@ class Services:
     chat: ChatService
     admin: AdminService
     jobs: JobQueue
+    notifications: Notifications
     job_worker: Worker
     retention_sweep: RetentionSweep
 
@@ -60,11 +62,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     metrics = Metrics()
     hub = Hub()
     stream = EventStream(db, LocalBroker(hub), clock)
-    accounts = AccountsService(settings, db, stream, data_keys, keyring, clock)
+    jobs = JobQueue(db, stream, clock)
+    notifications = Notifications(
+        settings, db, jobs, data_keys, clock, mail_sender(settings), sms_sender(settings)
+    )
+    accounts = AccountsService(settings, db, stream, data_keys, keyring, clock, notifications)
     profile = ProfileService(db, stream, data_keys, max_decoding=max(1, os.cpu_count() or 1))
     chat = ChatService(settings, db, stream, data_keys, clock, metrics)
     admin = AdminService(db, stream, data_keys, accounts)
-    jobs = JobQueue(db, stream, clock)
     job_worker = Worker(
         jobs,
         poll_seconds=settings.jobs_poll_seconds,
@@ -73,6 +78,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     retention_sweep = RetentionSweep(settings, stream, jobs, accounts.session_lifetime, clock)
     retention_sweep.register(job_worker)
+    notifications.register(job_worker)
     return Services(
         settings,
         clock,
@@ -87,6 +93,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         chat,
         admin,
         jobs,
+        notifications,
         job_worker,
         retention_sweep,
     )

@@ -11,6 +11,7 @@ import pytest
 
 from obrolan.clock import FakeClock
 from tests.support.factories import User, make_user
+from tests.support.outbound import SmsGatewayStandIn, SmtpServer
 from tests.support.server import RunningServer, start_server
 
 ACCOUNT_LIMIT = 3
@@ -112,3 +113,58 @@ def count_argon2(server: RunningServer) -> Argon2Calls:
     calls = Argon2Calls(passwords.hasher)
     passwords.hasher = calls
     return calls
+
+
+SMS_SECRET = "rahasia-gerbang-sms"
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def sms_gateway() -> AsyncIterator[SmsGatewayStandIn]:
+    gateway = SmsGatewayStandIn()
+    await gateway.start()
+    try:
+        yield gateway
+    finally:
+        await gateway.stop()
+
+
+def outbound_settings(smtp: SmtpServer, sms: SmsGatewayStandIn) -> dict[str, Any]:
+    """Settings that send mail to the local SMTP server and SMS to the gateway stand-in."""
+    return {
+        "mail_backend": "smtp",
+        "mail_from": "obrolan <noreply@obrolan.test>",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp.port,
+        "smtp_security": "none",
+        "sms_backend": "webhook",
+        "sms_webhook_url": sms.url,
+        "sms_webhook_secret": SMS_SECRET,
+    }
+
+
+@pytest.fixture
+async def mailing_server(
+    database_url: str,
+    tmp_path: Path,
+    clock: FakeClock,
+    smtp: SmtpServer,
+    sms_gateway: SmsGatewayStandIn,
+) -> AsyncIterator[RunningServer]:
+    """A server on a fake clock whose mail and SMS reach `smtp` and `sms_gateway`."""
+    running = await start_server(
+        database_url, tmp_path, clock=clock, **outbound_settings(smtp, sms_gateway)
+    )
+    try:
+        yield running
+    finally:
+        await running.shutdown()

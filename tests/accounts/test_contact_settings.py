@@ -67,7 +67,7 @@ async def test_r18_unfindable_username_answers_exactly_as_an_unknown_one(
 
 @pytest.fixture
 async def throttled_server(database_url: str, tmp_path: Path) -> AsyncIterator[RunningServer]:
-    running = await start_server(database_url, tmp_path, lookups_max_per_hour=LOOKUPS)
+    running = await start_server(database_url, tmp_path, lookups_max_per_account=LOOKUPS)
     try:
         yield running
     finally:

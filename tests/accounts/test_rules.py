@@ -264,3 +264,40 @@ def test_r17_a_totp_code_is_good_once() -> None:
     assert totp_accepted_step(secret, earlier, now=NOW, last_used_step=step) is None
     later = totp.at(NOW + timedelta(seconds=30))
     assert totp_accepted_step(secret, later, now=NOW, last_used_step=step) == step + 1
+
+
+# -- verification codes and sign-in names (F1) -------------------------------------------
+def test_f1_a_code_attempt_is_refused_once_attempts_run_out_or_time_passes() -> None:
+    from obrolan.accounts.rules import CodeOutcome, verification_outcome
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    later = now + timedelta(minutes=10)
+    kwargs = {"max_attempts": 5, "expires_at": later, "now": now}
+    assert verification_outcome(matches=True, attempts=0, **kwargs) is CodeOutcome.ACCEPTED
+    assert verification_outcome(matches=False, attempts=4, **kwargs) is CodeOutcome.WRONG
+    assert verification_outcome(matches=True, attempts=5, **kwargs) is CodeOutcome.EXHAUSTED
+    expired = {**kwargs, "now": later}
+    assert verification_outcome(matches=True, attempts=0, **expired) is CodeOutcome.EXPIRED
+
+
+def test_f1_codes_are_six_digits_and_typed_ones_may_hold_spaces() -> None:
+    from obrolan.accounts.rules import new_verification_code, typed_code
+
+    assert all(len(c) == 6 and c.isdigit() for c in (new_verification_code() for _ in range(50)))
+    assert typed_code(" 123 456 ") == typed_code("123-456") == "123456"
+    assert typed_code("12345") is None
+    assert typed_code("\uff11\uff12\uff13\uff14\uff15\uff16") is None  # fullwidth digits
+
+
+def test_f1_a_sign_in_name_reads_as_username_email_or_phone() -> None:
+    from obrolan.accounts.rules import SignInName, sign_in_names
+
+    assert sign_in_names("Sari@Contoh.ID", "ID") == [SignInName("email", "sari@contoh.id")]
+    assert sign_in_names("sari.w", "ID") == [SignInName("username", "sari.w")]
+    assert sign_in_names("0812-3456-7890", "ID") == [SignInName("phone", "+6281234567890")]
+    # All digits may be a username too: it is tried first.
+    assert sign_in_names("081234567890", "ID") == [
+        SignInName("username", "081234567890"),
+        SignInName("phone", "+6281234567890"),
+    ]
+    assert sign_in_names("bukan@", "ID") == []

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from websockets.exceptions import ConnectionClosed
 
 from obrolan.accounts.models import auth_sessions
+from obrolan.accounts.service import token_hash
 from obrolan.clock import FakeClock
 from obrolan.realtime.models import events
 from tests.accounts.conftest import MakePerson, count_argon2
@@ -287,13 +288,21 @@ async def test_r17_a_session_in_use_ends_at_its_maximum_age(
     assert [s["id"] for s in sessions] == [fresh["session"]["id"]]
 
 
-async def _wait_until_seen_at(server: RunningServer, at: datetime) -> None:
+async def _seen_at(server: RunningServer, token: str, at: datetime) -> None:
+    """Wait until the socket's use is recorded: the gateway writes it after the pong."""
+    digest = token_hash(token)
+
+    async def last_seen() -> datetime:
+        async with server.services.db.read() as conn:
+            found = await conn.execute(
+                select(auth_sessions.c.last_seen_at).where(auth_sessions.c.token_hash == digest)
+            )
+            seen: datetime = found.scalar_one()
+            return seen
+
     async with asyncio.timeout(10):
-        while True:
-            async with server.services.db.read() as conn:
-                seen = (await conn.execute(select(auth_sessions.c.last_seen_at))).scalars().all()
-            if at in seen:
-                return
+        # The write happens in a task of the gateway's that sends no event to wait on.
+        while await last_seen() < at:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
 
 
@@ -309,9 +318,7 @@ async def test_r17_an_open_socket_keeps_its_session_in_use_until_its_maximum_age
         clock.advance(idle // 2)
         await ws.send({"type": "ping", "id": "p"})
         assert (await ws.recv_type("pong"))["id"] == "p"
-        # The socket records the use after the answer, in a write of its own that may
-        # queue behind background jobs (the retention sweep the clock just made due).
-        await _wait_until_seen_at(clocked_server, clock.now())
+        await _seen_at(clocked_server, ani.token, clock.now())
     assert await _status_with(clocked_server, ani.token) == 200
     # At the maximum age the socket is closed as unauthenticated at its next frame.
     clock.advance(maximum)

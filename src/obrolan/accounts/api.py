@@ -11,6 +11,7 @@ from obrolan.accounts.schemas import (
     ContactSettingsOut,
     ContactSettingsUpdate,
     LoginRequest,
+    LookupRequest,
     PasswordChangeRequest,
     ProfileUpdateRequest,
     PublicProfileOut,
@@ -19,7 +20,9 @@ from obrolan.accounts.schemas import (
     SignInOut,
     TotpChangeRequest,
     TotpSetupOut,
+    VerifyCodeRequest,
 )
+from obrolan.accounts.store import Channel
 from obrolan.api.deps import PrincipalDep, ServicesDep, client_address
 
 router = APIRouter(tags=["accounts"])
@@ -184,6 +187,65 @@ async def find_user(
     Someone who is not findable by username gets the same 404 as a name nobody has (R18).
     """
     profile = await services.accounts.profile.find_by_username(principal, username)
+    return PublicProfileOut.shown(profile)
+
+
+_CHANNEL = Path(description="which address: `email` or `phone`")
+
+
+@router.post(
+    "/me/{channel}/verify",
+    responses=_problems(
+        s404="no such address kind",
+        s422="no-code, code-wrong, code-expired or code-exhausted (field `code`)",
+    ),
+)
+async def verify_address(
+    channel: Annotated[Channel, _CHANNEL],
+    body: VerifyCodeRequest,
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> AccountOut:
+    """Confirm my email or phone with the code sent to it (F1): it then signs in and finds me."""
+    account = await services.accounts.addresses.verify(principal, channel, body.code)
+    return AccountOut.model_validate(account)
+
+
+@router.post(
+    "/me/{channel}/resend",
+    status_code=202,
+    responses=_problems(
+        s409="no unverified address of this kind",
+        s429="too many codes or address changes (Retry-After)",
+    ),
+)
+async def resend_code(
+    channel: Annotated[Channel, _CHANNEL],
+    request: Request,
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> None:
+    """Send a new code to my unverified email or phone; the old code stops working."""
+    await services.accounts.addresses.resend(principal, channel, client_address(request))
+
+
+@router.post(
+    "/users/lookup",
+    responses=_problems(
+        s404="no one can be found by this address",
+        s422="invalid field",
+        s429="too many look-ups (Retry-After)",
+    ),
+    response_model_exclude_unset=True,
+)
+async def lookup_user(
+    body: LookupRequest, principal: PrincipalDep, services: ServicesDep
+) -> PublicProfileOut:
+    """Find a person by verified email or phone, if they allow it (F14, R18)."""
+    channel: Channel = "email" if body.email is not None else "phone"
+    value = body.email if body.email is not None else body.phone
+    assert value is not None
+    profile = await services.accounts.addresses.find(principal, channel, value)
     return PublicProfileOut.shown(profile)
 
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, LargeBinary, String, Table
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+)
 
 from obrolan.db import UTCDateTime, data, metadata, system
 
@@ -78,6 +87,49 @@ users = Table(
     Column("is_admin", Boolean, nullable=False, default=False, info=system()),
     Column("created_at", UTCDateTime, nullable=False, info=system()),
     Column("closed_at", UTCDateTime, nullable=True, info=system()),
+    # F1: set when the person entered the code sent to the address; only a verified
+    # address holds its blind index, signs in and can be found (accounts/verification.py).
+    Column("email_verified_at", UTCDateTime, nullable=True, info=system()),
+    Column("phone_verified_at", UTCDateTime, nullable=True, info=system()),
+)
+
+# The one pending code per person and channel (email or phone), F1. The code is kept
+# only as a keyed HMAC: 10^6 codes are few enough to try them all against a copied
+# hash, but the HMAC key lives with the KEK, not in the database, and online guesses
+# end after `attempts` reach the limit (see rules.verification_outcome).
+verification_codes = Table(
+    "verification_codes",
+    metadata,
+    Column(
+        "user_id",
+        String(26),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        info=data("user.unique_id", "essential.service.authentication", "verification-code"),
+    ),
+    Column(
+        "channel", String(8), primary_key=True, info=system("verification-code")
+    ),  # "email" | "phone"
+    # Which address the code was sent to (its blind index): a code confirms that one only.
+    Column(
+        "address_index",
+        LargeBinary(32),
+        nullable=False,
+        info=data("user.contact", "essential.service.authentication", "verification-code"),
+    ),
+    Column(
+        "code_hash",
+        LargeBinary(32),
+        nullable=False,
+        info=data(
+            "user.authorization.credentials",
+            "essential.service.authentication",
+            "verification-code",
+        ),
+    ),
+    Column("attempts", Integer, nullable=False, info=system("verification-code")),
+    Column("expires_at", UTCDateTime, nullable=False, info=system("verification-code")),
+    Column("created_at", UTCDateTime, nullable=False, info=system("verification-code")),
 )
 
 # One data key per person, stored only wrapped by the KEK. Deleting the row is
@@ -162,7 +214,7 @@ throttled_actions = Table(
     "throttled_actions",
     metadata,
     Column("id", String(26), primary_key=True, info=system("throttle")),
-    # "register-ip" | "address-account" | "address-ip" | "lookup-account"
+    # "register-ip" | "address-account" | "address-ip" | "code-address" | "lookup-account"
     Column("scope", String(16), nullable=False, info=system("throttle")),
     Column(
         "key_hash",

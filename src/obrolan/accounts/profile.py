@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts import store
 from obrolan.accounts.keys import DataKeys
-from obrolan.accounts.lookups import free_index, require_user
+from obrolan.accounts.lookups import require_user
 from obrolan.accounts.principal import Principal
 from obrolan.accounts.records import KEEP, Account, ProfileChanges, PublicProfile
 from obrolan.accounts.rules import normalise_display_name, normalise_email, normalise_phone
 from obrolan.accounts.store import UserRow
 from obrolan.accounts.throttle import ActionThrottle
+from obrolan.accounts.verification import Addresses
 from obrolan.accounts.views import account_view, public_view, seal_user_field
 from obrolan.clock import Clock
 from obrolan.config import Settings
@@ -39,6 +40,7 @@ class ProfileActions:
         keyring: KeyRing,
         clock: Clock,
         actions: ActionThrottle,
+        addresses: Addresses,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -47,6 +49,7 @@ class ProfileActions:
         self.keyring = keyring
         self.clock = clock
         self.actions = actions
+        self.addresses = addresses
 
     async def me(self, principal: Principal) -> Account:
         """The acting person's own account, personal fields opened."""
@@ -60,8 +63,8 @@ class ProfileActions:
     ) -> Account:
         """Change the display name, email, phone or profile; all but the name may be removed (R8).
 
-        Setting an email or phone is throttled per account and per client address, and
-        never tells whether another account has it (see `lookups.free_index`).
+        Setting an email or phone is throttled per account and per client address, never
+        tells whether another account has it, and sends a code to confirm it (F1, R18).
         """
         changes = profiles.checked_changes(changes, self.clock.now())
         values: dict[str, Any] = {}
@@ -74,7 +77,7 @@ class ProfileActions:
         if changes.phone is not KEEP and changes.phone is not None:
             phone = normalise_phone(changes.phone, self.settings.phone_default_region)
         async with self.stream.transaction() as tx:
-            await require_user(tx.conn, uid)
+            user = await require_user(tx.conn, uid)
             key = await self.data_keys.get(tx.conn, uid)
             if key is None:
                 raise NotFound("this account was erased")
@@ -86,11 +89,9 @@ class ProfileActions:
                     key, "display_name_enc", uid, display_name
                 )
             if changes.email is not KEEP:
-                values["email_index"] = await free_index(self.keyring, tx.conn, "email", email, uid)
-                values["email_enc"] = seal_user_field(key, "email_enc", uid, email)
+                values |= await self.addresses.change(tx, key, user, "email", email)
             if changes.phone is not KEEP:
-                values["phone_index"] = await free_index(self.keyring, tx.conn, "phone", phone, uid)
-                values["phone_enc"] = seal_user_field(key, "phone_enc", uid, phone)
+                values |= await self.addresses.change(tx, key, user, "phone", phone)
             if values:
                 await store.update_user(tx.conn, uid, values)
             await profiles.write_changes(tx.conn, key, uid, changes, tx.now)

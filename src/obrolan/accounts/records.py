@@ -30,6 +30,8 @@ class Account:
     language: Language
     photo: bool
     visibility: FieldVisibility
+    email_verified: bool = False
+    phone_verified: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,12 +6,16 @@ each is unit-tested without a server.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import math
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Literal
 
 import phonenumbers
 import pyotp
@@ -221,3 +225,69 @@ def totp_accepted_step(
         if hmac.compare_digest(str(totp.generate_otp(step)), code):
             return step
     return None
+
+
+# -- verification codes and sign-in names (F1) -------------------------------------------
+CODE_DIGITS = 6
+CODE_INPUT_MAX = 12
+
+
+class CodeOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    WRONG = "wrong"
+    EXPIRED = "expired"
+    # The attempts ran out: the code is dead even if the next guess were right.
+    EXHAUSTED = "exhausted"
+
+
+def new_verification_code() -> str:
+    """Six random digits, from the operating system's CSPRNG."""
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def typed_code(raw: str) -> str | None:
+    """A code as typed (spaces and dashes allowed between digits), or None when it is no code."""
+    code = raw.replace(" ", "").replace("-", "")
+    return code if len(code) == CODE_DIGITS and code.isascii() and code.isdigit() else None
+
+
+def verification_outcome(
+    *, matches: bool, attempts: int, max_attempts: int, expires_at: datetime, now: datetime
+) -> CodeOutcome:
+    """What one attempt at a pending code comes to. Each attempt counts, right or wrong.
+
+    With `max_attempts` guesses of 10^6 codes, a guesser's chance per code is at most
+    max_attempts / 10^6; a new code (resend) is throttled per person and per address.
+    """
+    if attempts >= max_attempts:
+        return CodeOutcome.EXHAUSTED
+    if now >= expires_at:
+        return CodeOutcome.EXPIRED
+    return CodeOutcome.ACCEPTED if matches else CodeOutcome.WRONG
+
+
+@dataclass(frozen=True, slots=True)
+class SignInName:
+    """One way to read what a person typed as their sign-in name."""
+
+    channel: Literal["username", "email", "phone"]
+    value: str
+
+
+def sign_in_names(raw: str, default_region: str) -> list[SignInName]:
+    """The accounts a typed sign-in name may stand for, in the order they are tried.
+
+    With `@` it is an email address. Otherwise a username first (usernames may be all
+    digits), then a phone number when it reads as one. Whatever does not parse stands
+    for no one and gets the same answer as an unknown username.
+    """
+    raw = raw.strip()
+    if "@" in raw:
+        try:
+            return [SignInName("email", normalise_email(raw))]
+        except Invalid:
+            return []
+    names = [SignInName("username", raw.lower())] if _USERNAME.fullmatch(raw.lower()) else []
+    with contextlib.suppress(Invalid):
+        names.append(SignInName("phone", normalise_phone(raw, default_region)))
+    return names

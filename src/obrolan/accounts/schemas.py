@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from obrolan.accounts.records import KEEP, ContactSettingsChanges, ProfileChanges, PublicProfile
 from obrolan.accounts.rules import (
+    CODE_INPUT_MAX,
     DISPLAY_NAME_MAX,
+    EMAIL_MAX,
     PASSWORD_MAX,
     PHONE_INPUT_MAX,
     USERNAME_MAX,
@@ -37,7 +39,11 @@ class RegisterRequest(RequestBody):
 
 
 class LoginRequest(RequestBody):
-    username: str = Field(max_length=USERNAME_MAX)
+    username: str = Field(
+        max_length=EMAIL_MAX,
+        description="A username, or a verified email address or phone number",
+        examples=["sari.w", "sari@contoh.id", "0812-3456-7890"],
+    )
     password: str = Field(max_length=PASSWORD_MAX)
     device_name: str | None = Field(default=None, max_length=DISPLAY_NAME_MAX, examples=["Laptop"])
     totp_code: str | None = Field(default=None, max_length=TOTP_CODE_MAX)
@@ -108,10 +114,10 @@ class ContactSettingsUpdate(RequestBody):
         description="direct chats from people I share no room with arrive as requests",
     )
     findable_by_email: bool | None = Field(
-        default=None, description="kept for the look-up by email, which is still to come"
+        default=None, description="others may find me with POST /users/lookup by my verified email"
     )
     findable_by_phone: bool | None = Field(
-        default=None, description="kept for the look-up by phone, which is still to come"
+        default=None, description="others may find me with POST /users/lookup by my verified phone"
     )
 
     def changes(self) -> ContactSettingsChanges:
@@ -121,6 +127,23 @@ class ContactSettingsUpdate(RequestBody):
             findable_by_email=self.findable_by_email,
             findable_by_phone=self.findable_by_phone,
         )
+
+
+class VerifyCodeRequest(RequestBody):
+    code: str = Field(min_length=1, max_length=CODE_INPUT_MAX, examples=["123456"])
+
+
+class LookupRequest(RequestBody):
+    """Exactly one of `email` and `phone`."""
+
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=PHONE_INPUT_MAX)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.email is None) == (self.phone is None):
+            raise ValueError("give exactly one of email and phone")
+        return self
 
 
 class TotpChangeRequest(RequestBody):
@@ -146,6 +169,8 @@ class AccountOut(_Response):
     language: Language = Field(description="for emails and the web client; never shown to others")
     photo: bool = Field(description="whether I have a photo (GET /users/{my id}/photo)")
     visibility: VisibilityOut
+    email_verified: bool = Field(description="confirmed with a code: signs in and can be found")
+    phone_verified: bool = Field(description="confirmed with a code: signs in and can be found")
 
 
 class PublicProfileOut(_Response):
@@ -179,8 +204,8 @@ class PublicProfileOut(_Response):
 class ContactSettingsOut(_Response):
     findable_by_username: bool
     message_requests: bool
-    findable_by_email: bool = Field(description="not used yet: the look-up by email is to come")
-    findable_by_phone: bool = Field(description="not used yet: the look-up by phone is to come")
+    findable_by_email: bool = Field(description="POST /users/lookup finds me by my verified email")
+    findable_by_phone: bool = Field(description="POST /users/lookup finds me by my verified phone")
 
 
 class SessionOut(_Response):

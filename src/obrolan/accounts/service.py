@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts import store
 from obrolan.accounts.keys import DataKeys
-from obrolan.accounts.lookups import free_index, require_user, totp_secret
+from obrolan.accounts.lookups import require_user, totp_secret
 from obrolan.accounts.passwords import Passwords
 from obrolan.accounts.principal import Principal
 from obrolan.accounts.profile import ProfileActions
@@ -39,11 +39,13 @@ from obrolan.accounts.rules import (
     normalise_email,
     normalise_phone,
     normalise_username,
+    sign_in_names,
 )
 from obrolan.accounts.session_events import SessionEventHydrator, alert_new_device, revoke
 from obrolan.accounts.store import UserRow
 from obrolan.accounts.throttle import ActionThrottle, SignInThrottle
 from obrolan.accounts.two_step import WRONG_CODE, TwoStepSignIn
+from obrolan.accounts.verification import Addresses
 from obrolan.accounts.views import (
     account_view,
     seal_user_field,
@@ -56,6 +58,7 @@ from obrolan.crypto import KeyRing
 from obrolan.db import Database
 from obrolan.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from obrolan.ids import new_id
+from obrolan.notifications import Notifications
 from obrolan.profile import fields as profiles
 from obrolan.realtime.stream import EventStream, Transaction
 
@@ -83,6 +86,7 @@ class AccountsService:
         data_keys: DataKeys,
         keyring: KeyRing,
         clock: Clock,
+        notifications: Notifications,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -105,7 +109,12 @@ class AccountsService:
             maximum=timedelta(days=settings.session_max_days),
             resolution=LAST_SEEN_RESOLUTION,
         )
-        self.profile = ProfileActions(settings, db, stream, data_keys, keyring, clock, self.actions)
+        self.addresses = Addresses(
+            settings, stream, data_keys, keyring, self.actions, notifications
+        )
+        self.profile = ProfileActions(
+            settings, db, stream, data_keys, keyring, clock, self.actions, self.addresses
+        )
         self.two_step = TwoStepSignIn(
             db, stream, data_keys, self.passwords, self.throttle, clock, settings.default_language
         )
@@ -179,12 +188,6 @@ class AccountsService:
             async with self.stream.transaction() as tx:
                 if await store.username_taken(tx.conn, username):
                     raise Conflict("this username is taken", field="username")
-                email_index = await free_index(
-                    self.keyring, tx.conn, "email", fields.email, user_id
-                )
-                phone_index = await free_index(
-                    self.keyring, tx.conn, "phone", fields.phone, user_id
-                )
                 key = await self.data_keys.create(tx.conn, user_id)
                 await store.insert_user(
                     tx.conn,
@@ -194,16 +197,19 @@ class AccountsService:
                         "display_name_enc": seal_user_field(
                             key, "display_name_enc", user_id, fields.display_name
                         ),
+                        # F1: no blind index until the address is confirmed by its code.
                         "email_enc": seal_user_field(key, "email_enc", user_id, fields.email),
-                        "email_index": email_index,
                         "phone_enc": seal_user_field(key, "phone_enc", user_id, fields.phone),
-                        "phone_index": phone_index,
                         "password_hash": password_hash,
                         "totp_enabled": False,
                         "is_admin": is_admin,
                         "created_at": tx.now,
                     },
                 )
+                if fields.email is not None:
+                    await self.addresses.send_code(tx, key, user_id, "email", fields.email)
+                if fields.phone is not None:
+                    await self.addresses.send_code(tx, key, user_id, "phone", fields.phone)
                 created_at = tx.now
         except IntegrityError as exc:
             # Another request took the same username a moment earlier.
@@ -269,13 +275,16 @@ class AccountsService:
     ) -> SignIn:
         """Check the credentials and open a session, throttled as throttle.py says (R17).
 
-        Unknown usernames and wrong passwords get the same answer, in the same time.
+        `username` may also be a verified email or phone (F1). Unknown names, unverified
+        addresses and wrong passwords get the same answer, in the same time.
         """
-        username = username.lower()
+        names = sign_in_names(username, self.settings.phone_default_region)
+        # Counted under the first reading, so `Sari@X.id` and `sari@x.id` share a count.
+        username = names[0].value if names else username.strip().lower()
         counted = self.throttle.sign_in_keys(username, ip_address, device_token)
         async with self.stream.transaction() as tx:
             attempt_ids = await self.throttle.reserve(tx.conn, counted.keys, tx.now)
-            user = await store.user_by_username(tx.conn, username)
+            user = await self.addresses.account_for_sign_in(tx, names)
             secret = await totp_secret(self.data_keys, tx.conn, user) if user else None
         verified = await self.passwords.verify(user.password_hash if user else None, password)
         if user is None or not verified:
@@ -319,6 +328,7 @@ class AccountsService:
                 await store.update_user(tx.conn, user.id, {"password_hash": rehashed})
             if others:
                 await alert_new_device(tx, user.id, session_id, device_name)
+                await self.addresses.mail_new_device(tx, key, user, device_name)
             session = SessionInfo(session_id, device_name, tx.now, tx.now, current=True)
             own = await profiles.own_profile(tx.conn, key, user.id, self.settings.default_language)
             account = account_view(key, user, own)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, delete, insert, or_, select, update
+from sqlalchemy import Row, delete, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts.models import (
@@ -16,13 +16,25 @@ from obrolan.accounts.models import (
     login_failures,
     throttled_actions,
     users,
+    verification_codes,
 )
 from obrolan.accounts.records import ContactSettings
 from obrolan.accounts.rules import SessionCutoffs
 
 FailureScope = Literal["account", "ip", "device"]
-ActionScope = Literal["register-ip", "address-account", "address-ip", "lookup-account"]
+ActionScope = Literal[
+    "register-ip", "address-account", "address-ip", "code-address", "lookup-account"
+]
 IndexColumn = Literal["email_index", "phone_index"]
+Channel = Literal["email", "phone"]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRow:
+    address_index: bytes
+    code_hash: bytes
+    attempts: int
+    expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +50,8 @@ class UserRow:
     totp_last_step: int | None
     is_admin: bool
     created_at: datetime
+    email_verified_at: datetime | None
+    phone_verified_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +87,8 @@ def _user(row: Row[Any]) -> UserRow:
         row.totp_last_step,
         bool(row.is_admin),
         row.created_at,
+        row.email_verified_at,
+        row.phone_verified_at,
     )
 
 
@@ -111,6 +127,76 @@ async def holder_of_index(conn: AsyncConnection, column: IndexColumn, index: byt
     """The id of the person whose email or phone has this blind index."""
     found = await conn.execute(select(users.c.id).where(users.c[column] == index))
     return found.scalar_one_or_none()
+
+
+async def user_by_verified_address(
+    conn: AsyncConnection, channel: Channel, index: bytes
+) -> UserRow | None:
+    """The open account whose verified email or phone has this blind index (F1, F14)."""
+    row = (
+        await conn.execute(
+            select(users).where(
+                users.c[f"{channel}_index"] == index,
+                users.c[f"{channel}_verified_at"].is_not(None),
+                users.c.closed_at.is_(None),
+            )
+        )
+    ).first()
+    return _user(row) if row else None
+
+
+async def release_address(
+    conn: AsyncConnection, channel: Channel, index: bytes, keep_user_id: str
+) -> None:
+    """Every other account holding this address's index loses the index and its verification."""
+    await conn.execute(
+        update(users)
+        .where(users.c[f"{channel}_index"] == index, users.c.id != keep_user_id)
+        .values({f"{channel}_index": None, f"{channel}_verified_at": None})
+    )
+
+
+# -- verification codes (F1) ---------------------------------------------------------------
+async def replace_code(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    """The person's pending code for a channel becomes this one (one pending code each)."""
+    await delete_code(conn, values["user_id"], values["channel"])
+    await conn.execute(insert(verification_codes).values(**values))
+
+
+async def pending_code(conn: AsyncConnection, user_id: str, channel: Channel) -> CodeRow | None:
+    c = verification_codes.c
+    row = (
+        await conn.execute(
+            select(c.address_index, c.code_hash, c.attempts, c.expires_at).where(
+                c.user_id == user_id, c.channel == channel
+            )
+        )
+    ).first()
+    return CodeRow(row.address_index, row.code_hash, row.attempts, row.expires_at) if row else None
+
+
+async def count_code_attempt(conn: AsyncConnection, user_id: str, channel: Channel) -> None:
+    c = verification_codes.c
+    await conn.execute(
+        update(verification_codes)
+        .where(c.user_id == user_id, c.channel == channel)
+        .values(attempts=c.attempts + 1)
+    )
+
+
+async def delete_code(conn: AsyncConnection, user_id: str, channel: Channel) -> None:
+    c = verification_codes.c
+    await conn.execute(delete(verification_codes).where(c.user_id == user_id, c.channel == channel))
+
+
+async def delete_expired_codes(conn: AsyncConnection, now: datetime, limit: int) -> int:
+    """At most `limit` codes whose time is up (retention rule "verification-code")."""
+    c = verification_codes.c
+    old = select(c.user_id, c.channel).where(c.expires_at <= now).limit(limit)
+    result = await conn.execute(
+        delete(verification_codes).where(tuple_(c.user_id, c.channel).in_(old))
+    )
+    return int(result.rowcount)
 
 
 async def update_user(conn: AsyncConnection, user_id: str, values: dict[str, Any]) -> None:

@@ -163,6 +163,8 @@ def action_windows(settings: Settings) -> dict[ActionScope, int]:
         "register-ip": settings.register_window_seconds,
         "address-account": settings.address_changes_window_seconds,
         "address-ip": settings.address_changes_window_seconds,
+        "code-address": settings.address_changes_window_seconds,
+        "lookup-account": settings.lookups_window_seconds,
     }
 
 
@@ -195,10 +197,30 @@ class ActionThrottle:
             self._address_key("address-ip", ip_address, s.address_changes_max_per_ip, window),
         ]
 
+    def code_keys(self, address_index: bytes) -> list[ActionKey]:
+        """Codes sent to one email or phone, whoever asks: no one floods an inbox (F1)."""
+        s = self.settings
+        return [
+            ActionKey(
+                "code-address",
+                self.keyring.blind_index("code-address", address_index.hex()),
+                s.verification_codes_max_per_address,
+                s.address_changes_window_seconds,
+            )
+        ]
+
     def lookup_keys(self, user_id: str) -> list[ActionKey]:
-        """Finding people by username, counted per person asking (R18: no bulk look-ups)."""
-        key_hash = self.keyring.blind_index("lookup-account", user_id)
-        return [ActionKey("lookup-account", key_hash, self.settings.lookups_max_per_hour, 3600)]
+        """Finding people by username, email or phone, counted per person asking: one count
+        for all three, so no one walks the names or the numbers (R18)."""
+        s = self.settings
+        return [
+            ActionKey(
+                "lookup-account",
+                self.keyring.blind_index("lookup-account", user_id),
+                s.lookups_max_per_account,
+                s.lookups_window_seconds,
+            )
+        ]
 
     def _address_key(
         self, scope: ActionScope, ip_address: str | None, limit: int, window: int

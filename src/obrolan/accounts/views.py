@@ -56,6 +56,8 @@ def account_view(key: bytes | None, user: UserRow, profile: OwnProfile) -> Accou
         language=profile.language,
         photo=profile.photo,
         visibility=profile.visibility,
+        email_verified=user.email_verified_at is not None,
+        phone_verified=user.phone_verified_at is not None,
     )
 
 

@@ -45,6 +45,11 @@ RULES: dict[str, RetentionRule] = {
             "jobs",
             "until the job is done or cancelled, then 7 days; a dead job 30 days",
         ),
+        RetentionRule(
+            "verification-code",
+            "until the code is used, replaced or expired (minutes): only to confirm an address",
+            "F1",
+        ),
         RetentionRule("stream", "as long as the event it orders; content lives in its row", "R4"),
     ]
 }

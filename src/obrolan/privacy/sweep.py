@@ -86,6 +86,9 @@ class RetentionSweep:
             "login_failures": await self._delete_all(
                 lambda conn, limit: accounts_store.delete_old_failures(conn, failures_cutoff, limit)
             ),
+            "verification_codes": await self._delete_all(
+                lambda conn, limit: accounts_store.delete_expired_codes(conn, now, limit)
+            ),
             "throttled_actions": 0,
             "jobs": await self._delete_all(
                 lambda conn, limit: jobs_store.delete_finished(
