@@ -74,7 +74,11 @@ class SmtpMailSender:
 
 
 class ConsoleMailSender:
-    """For development: logs that a message went out, to an elided address, never its text."""
+    """For development: logs that a message went out, to an elided address.
+
+    Its text (a code, say) is logged only at debug level, so a developer can follow a
+    verification by hand (`OBROLAN_LOG_LEVEL=debug`) while info-level logs never hold it.
+    """
 
     async def send(self, message: EmailMessage) -> None:
         log.info(
@@ -83,6 +87,13 @@ class ConsoleMailSender:
             subject=str(message["Subject"]),
             message_id=str(message["Message-ID"]),
         )
+        text = message.get_body(preferencelist=("plain",))
+        if text is not None:
+            log.debug(
+                "mail text (console backend)",
+                message_id=str(message["Message-ID"]),
+                text=text.get_content(),
+            )
 
 
 def mail_sender(settings: Settings) -> MailSender:

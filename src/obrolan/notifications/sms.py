@@ -41,10 +41,12 @@ class WebhookSmsSender:
 
 
 class ConsoleSmsSender:
-    """For development: logs that an SMS went out, to an elided number, never its text."""
+    """For development: logs that an SMS went out, to an elided number; its text only at
+    debug level (`OBROLAN_LOG_LEVEL=debug`), as the console mail backend does."""
 
     async def send(self, *, to: str, text: str, message_id: str) -> None:
         log.info("sms not sent: console backend", to=elide_address(to), message_id=message_id)
+        log.debug("sms text (console backend)", message_id=message_id, text=text)
 
 
 def sms_sender(settings: Settings) -> SmsSender:
