@@ -117,6 +117,19 @@ async def claim_jobs(
     return [_job(r) for r in rows]
 
 
+async def has_work(conn: AsyncConnection, kinds: Sequence[str], now: datetime) -> bool:
+    """Whether any job is claimable or abandoned: a read, so an idle worker takes no write lock."""
+    if not kinds:
+        return False
+    abandoned = and_(jobs.c.state == JobState.RUNNING, jobs.c.lease_until <= now)
+    found = await conn.execute(
+        select(jobs.c.id)
+        .where(jobs.c.kind.in_(kinds), or_(_claimable(kinds, now), abandoned))
+        .limit(1)
+    )
+    return found.first() is not None
+
+
 async def bury_abandoned(conn: AsyncConnection, kinds: Sequence[str], now: datetime) -> int:
     """Running jobs whose lease ran out with no attempts left become dead."""
     if not kinds:

@@ -109,6 +109,11 @@ class Worker:
         kinds = sorted(self.handlers)
         if not kinds:
             return []
+        # Most polls find nothing: look first with a read, so that an idle worker never
+        # takes the write lock that chat sends wait on.
+        async with self.queue.db.read() as conn:
+            if not await store.has_work(conn, kinds, self.queue.clock.now()):
+                return []
         async with self.queue.stream.transaction() as tx:
             buried = await store.bury_abandoned(tx.conn, kinds, tx.now)
             if buried:
