@@ -28,25 +28,30 @@ class BenchUser:
 class Cast:
     """The users and rooms a server was prepared with.
 
-    Users 2i and 2i+1 share `dm_rooms[i]`; everyone is in `big_room`. `declare_rooms`
-    means the server learns membership from `hello` (the baseline), not a database.
+    Users 2i and 2i+1 share `dm_rooms[i]`; the first `big_room_size` users are in
+    `big_room`. `declare_rooms` means the server learns membership from `hello` (the
+    baseline), not a database.
     """
 
     users: list[BenchUser]
     dm_rooms: list[str]
     big_room: str
+    big_room_size: int
     declare_rooms: bool = False
 
     def hello(self, index: int) -> dict[str, Any]:
         frame: dict[str, Any] = {"type": "hello", "token": self.users[index].token}
         if self.declare_rooms:
-            frame["rooms"] = [self.dm_rooms[index // 2], self.big_room]
+            frame["rooms"] = [self.dm_rooms[index // 2]]
+            if index < self.big_room_size:
+                frame["rooms"].append(self.big_room)
         return frame
 
 
-def baseline_cast(n_users: int) -> Cast:
+def baseline_cast(n_users: int, big_room_size: int) -> Cast:
     users = [BenchUser(f"u{i}", f"u{i}") for i in range(n_users)]
-    return Cast(users, [f"dm{i}" for i in range(n_users // 2)], "big", declare_rooms=True)
+    dm_rooms = [f"dm{i}" for i in range(n_users // 2)]
+    return Cast(users, dm_rooms, "big", big_room_size, declare_rooms=True)
 
 
 async def _checked(response: httpx.Response, *ok: int) -> dict[str, Any]:
@@ -141,13 +146,13 @@ async def create_group_room(http: httpx.AsyncClient, users: Sequence[BenchUser],
     return str(room["id"])
 
 
-async def prepare_obrolan(base_url: str, n_users: int) -> Cast:
+async def prepare_obrolan(base_url: str, n_users: int, big_room_size: int) -> Cast:
     """Users, direct rooms and the big room on a running obrolan, over REST."""
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
         users = [sessions[0] for sessions in await register_users(http, "bench", n_users)]
         dm_rooms = await create_direct_rooms(http, users)
-        big_room = await create_group_room(http, users, "bench")
-    return Cast(users, dm_rooms, big_room)
+        big_room = await create_group_room(http, users[:big_room_size], "bench")
+    return Cast(users, dm_rooms, big_room, big_room_size)
 
 
 async def prepare_idle_tokens(
