@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
 
-# The uvicorn settings `obrolan serve` uses (src/obrolan/cli.py), given to the baseline
+# The uvicorn settings `obrolan serve` uses (src/obrolan/cli/serve.py), given to the baseline
 # too, so that both run on the same event loop, HTTP parser and WebSocket code.
 BASELINE_UVICORN_FLAGS = (
     "--loop=uvloop",
