@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from obrolan.accounts import store
+from obrolan.accounts import throttle_store
 from obrolan.accounts.rules import login_retry_after
-from obrolan.accounts.store import ActionScope, FailureScope
+from obrolan.accounts.throttle_store import ActionScope, FailureScope
 from obrolan.config import Settings
 from obrolan.crypto import KeyRing
 from obrolan.errors import RateLimited
@@ -121,17 +121,19 @@ class SignInThrottle:
         window = self.settings.login_window_seconds
         since = now - timedelta(seconds=window)
         # Lazy clean-up: failures older than the window no longer count for anyone.
-        await store.delete_failures_before(conn, since)
+        await throttle_store.delete_failures_before(conn, since)
         waits = []
         for key in keys:
-            recent = await store.recent_failures(conn, key.scope, key.key_hash, since, key.limit)
+            recent = await throttle_store.recent_failures(
+                conn, key.scope, key.key_hash, since, key.limit
+            )
             wait = login_retry_after(recent, now=now, limit=key.limit, window_seconds=window)
             if wait is not None:
                 waits.append(wait)
         if waits:
             raise RateLimited("too many failed sign-ins; try again later", retry_after=max(waits))
         attempt_ids = [new_id() for _ in keys]
-        await store.insert_failures(
+        await throttle_store.insert_failures(
             conn,
             [
                 {"id": attempt_id, "scope": key.scope, "key_hash": key.key_hash, "at": now}
@@ -144,9 +146,9 @@ class SignInThrottle:
         self, conn: AsyncConnection, attempt_ids: list[str], cleared: AttemptKey | None
     ) -> None:
         """The attempt succeeded: it was no failure, and the `cleared` count starts again."""
-        await store.delete_failures_by_ids(conn, attempt_ids)
+        await throttle_store.delete_failures_by_ids(conn, attempt_ids)
         if cleared is not None:
-            await store.delete_failures_of(conn, cleared.scope, cleared.key_hash)
+            await throttle_store.delete_failures_of(conn, cleared.scope, cleared.key_hash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,8 +238,10 @@ class ActionThrottle:
         for key in keys:
             since = now - timedelta(seconds=key.window_seconds)
             # Lazy clean-up: actions older than their window no longer count for anyone.
-            await store.delete_actions_before(conn, key.scope, since)
-            recent = await store.recent_actions(conn, key.scope, key.key_hash, since, key.limit)
+            await throttle_store.delete_actions_before(conn, key.scope, since)
+            recent = await throttle_store.recent_actions(
+                conn, key.scope, key.key_hash, since, key.limit
+            )
             wait = login_retry_after(
                 recent, now=now, limit=key.limit, window_seconds=key.window_seconds
             )
@@ -245,7 +249,7 @@ class ActionThrottle:
                 waits.append(wait)
         if waits:
             raise RateLimited(f"too many {what}; try again later", retry_after=max(waits))
-        await store.insert_actions(
+        await throttle_store.insert_actions(
             conn,
             [
                 {"id": new_id(), "scope": key.scope, "key_hash": key.key_hash, "at": now}

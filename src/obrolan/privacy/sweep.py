@@ -16,6 +16,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts import store as accounts_store
+from obrolan.accounts import throttle_store
 from obrolan.accounts.rules import SessionLifetime
 from obrolan.accounts.throttle import action_windows
 from obrolan.clock import Clock
@@ -84,7 +85,7 @@ class RetentionSweep:
                 )
             ),
             "login_failures": await self._delete_all(
-                lambda conn, limit: accounts_store.delete_old_failures(conn, failures_cutoff, limit)
+                lambda conn, limit: throttle_store.delete_old_failures(conn, failures_cutoff, limit)
             ),
             "verification_codes": await self._delete_all(
                 lambda conn, limit: accounts_store.delete_expired_codes(conn, now, limit)
@@ -99,7 +100,7 @@ class RetentionSweep:
         for scope, window in action_windows(self.settings).items():
             removed["throttled_actions"] += await self._delete_all(
                 partial(
-                    accounts_store.delete_old_actions,
+                    throttle_store.delete_old_actions,
                     scope=scope,
                     cutoff=throttle_cutoff(now, window),
                 )
