@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import select
 from websockets.exceptions import ConnectionClosed
 
@@ -226,4 +227,34 @@ async def test_a_batch_missed_on_redis_is_read_from_the_database(
         assert (await reader.recv_type("event"))["position"] == nxt["position"]
     finally:
         await side.dispose()
+        await node.shutdown()
+
+
+async def test_a_node_that_lost_redis_catches_up_from_the_database(
+    database_url: str, tmp_path: Path, redis_url: str
+) -> None:
+    _postgres_only(database_url)
+    channel = new_channel()
+    (node,) = await start_nodes(1, database_url, tmp_path, redis_url, channel)
+    redis = Redis.from_url(redis_url)
+    try:
+        ani, budi = await make_user(node, "ani"), await make_user(node, "budi")
+        room = await make_room(ani, members=[budi])
+        sender = await WsClient.open(node.ws_url, ani.token)
+        reader = await WsClient.open(node.ws_url, budi.token)
+        # Cut the node's subscription, as a Redis restart or a network fault would. The
+        # node waits a moment before it subscribes again: the send below is published
+        # meanwhile, and reaches the reader from the database.
+        name = node.services.broker.subscriber_name
+        (subscriber,) = [c for c in await redis.client_list() if c["name"] == name]
+        assert await redis.client_kill_filter(_id=subscriber["id"]) == 1
+        ack = await sender.send_message(room["id"], "while the node was away")
+        assert ack["type"] == "ack"
+        assert (await reader.recv_event("message.created", timeout=10))["position"] == (
+            ack["position"]
+        )
+        nxt = await sender.send_message(room["id"], "back to live")
+        assert (await reader.recv_type("event"))["position"] == nxt["position"]
+    finally:
+        await redis.aclose()
         await node.shutdown()

@@ -73,8 +73,12 @@ class RedisBroker:
         self._redis = Redis.from_url(
             url, socket_timeout=PUBLISH_TIMEOUT_SECONDS, socket_connect_timeout=2.0
         )
-        # Subscriptions wait for messages as long as it takes: no read timeout.
-        self._subscriber = Redis.from_url(url, socket_connect_timeout=2.0)
+        # Subscriptions wait for messages as long as it takes: no read timeout. Named,
+        # so that CLIENT LIST shows which connection is whose.
+        self.subscriber_name = f"{channel}:subscriber"
+        self._subscriber = Redis.from_url(
+            url, socket_connect_timeout=2.0, client_name=self.subscriber_name
+        )
         self.delivered_up_to = 0
         # Set while subscribed and caught up (cleared when Redis is lost).
         self.subscribed = asyncio.Event()
