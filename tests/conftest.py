@@ -3,7 +3,8 @@
 Every test that takes `server` runs once per database backend: SQLite always, and the
 PostgreSQL named by OBROLAN_TEST_POSTGRES_URL (default: the local one) when it answers.
 With OBROLAN_REQUIRE_SERVICES=1 (as in CI) an unreachable PostgreSQL fails the test
-instead of skipping it.
+instead of skipping it; so does an unreachable Redis (OBROLAN_TEST_REDIS_URL, default
+the local one) for the tests of several nodes, which take `redis_url`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from obrolan.db.migrate import upgrade_sync
 from tests.support.server import (
@@ -28,6 +31,7 @@ POSTGRES_URL = os.environ.get(
     "OBROLAN_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_SERVICES = os.environ.get("OBROLAN_REQUIRE_SERVICES") == "1"
+REDIS_URL = os.environ.get("OBROLAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture(scope="session")
@@ -81,3 +85,18 @@ async def server(database_url: str, tmp_path: Path) -> AsyncIterator[RunningServ
         yield running
     finally:
         await running.shutdown()
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    """The test Redis, once it answers. Tests share it: each names its own channels."""
+    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        await client.ping()
+    except (OSError, RedisError) as exc:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"Redis at {REDIS_URL} is required but unreachable: {exc}")
+        pytest.skip(f"Redis at {REDIS_URL} unreachable")
+    finally:
+        await client.aclose()
+    return REDIS_URL

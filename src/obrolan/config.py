@@ -126,6 +126,15 @@ class Settings(BaseSettings):
     # The largest profile photo upload (PUT /api/v1/me/photo), in place of the bound above.
     max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
 
+    # -- several nodes (docs/operations.md, "Several nodes") ----------------------------
+    # local: events reach this process's sockets only. redis: every node's sockets, via
+    # Redis pub/sub; needs PostgreSQL.
+    broker: Literal["local", "redis"] = "local"
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", repr=False)
+    # The pub/sub channels are named <redis_channel>:events and <redis_channel>:ephemeral,
+    # so that several installations can share one Redis.
+    redis_channel: str = Field(default="obrolan", min_length=1)
+
     # Checked at start, so a wrong value is one line naming the variable, not a
     # traceback (or, for the PRAGMA, SQL) later on.
     @field_validator("sqlite_synchronous", mode="before")
@@ -170,6 +179,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "OBROLAN_SMS_BACKEND=webhook needs OBROLAN_SMS_WEBHOOK_URL and"
                 " OBROLAN_SMS_WEBHOOK_SECRET"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _redis_needs_postgres(self) -> Self:
+        if self.broker == "redis" and self.is_sqlite:
+            raise ValueError(
+                "OBROLAN_BROKER=redis is for several nodes on one PostgreSQL database;"
+                " SQLite serves one process (set OBROLAN_DATABASE_URL to postgresql+asyncpg://…)"
             )
         return self
 

@@ -20,7 +20,8 @@ from obrolan.ops.metrics import Metrics
 from obrolan.privacy.sweep import RetentionSweep
 from obrolan.profile.service import ProfileService
 from obrolan.realtime.hub import Hub, LocalBroker
-from obrolan.realtime.stream import EventStream
+from obrolan.realtime.redis_broker import RedisBroker
+from obrolan.realtime.stream import Broker, EventStream
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Services:
     data_keys: DataKeys
     metrics: Metrics
     hub: Hub
+    broker: Broker
     stream: EventStream
     accounts: AccountsService
     profile: ProfileService
@@ -44,6 +46,7 @@ class Services:
 
     async def start(self) -> None:
         await self.stream.raise_floor()
+        await self.broker.start()
         await self.chat.start()
         await self.retention_sweep.schedule_first()
         self.job_worker.start()
@@ -51,6 +54,7 @@ class Services:
     async def close(self) -> None:
         await self.job_worker.stop()
         await self.chat.stop()
+        await self.broker.stop()
         await self.db.dispose()
 
 
@@ -62,6 +66,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     metrics = Metrics()
     hub = Hub()
     stream = EventStream(db, LocalBroker(hub), clock)
+    broker: Broker = stream.broker
+    if settings.broker == "redis":
+        broker = RedisBroker(settings.redis_url, settings.redis_channel, hub, stream)
+        stream.set_broker(broker)
     jobs = JobQueue(db, stream, clock)
     notifications = Notifications(
         settings, db, jobs, data_keys, clock, mail_sender(settings), sms_sender(settings)
@@ -87,6 +95,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         data_keys,
         metrics,
         hub,
+        broker,
         stream,
         accounts,
         profile,

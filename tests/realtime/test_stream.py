@@ -27,14 +27,16 @@ async def test_positions_grow_and_are_never_reused_after_deletion(database_url: 
     stream = EventStream(db, LocalBroker(Hub()), Clock())
     try:
         async with stream.transaction() as tx:
-            first = await tx.append(_event(1), _event(2), _event(3))
+            tx.append(_event(1), _event(2), _event(3))
+            first = await tx.write_events()
         assert first == sorted(first) and len(set(first)) == 3
         # A retention sweep may delete the newest events; their positions stay spent,
         # or a client holding `since` = the deleted position would miss the next event.
         async with db.write() as conn:
             await conn.execute(delete(events).where(events.c.position >= first[1]))
         async with stream.transaction() as tx:
-            later = await tx.append(_event(4))
+            tx.append(_event(4))
+            later = await tx.write_events()
         assert later[0] > first[-1]
         async with db.read() as conn:
             assert await stream.head(conn) == later[0]

@@ -23,7 +23,7 @@ async def revoke(tx: Transaction, user_id: str, session_ids: Sequence[str]) -> N
     """Revoke sessions; the events close their sockets once the transaction commits."""
     await store.revoke_sessions(tx.conn, session_ids, tx.now)
     if session_ids:
-        await tx.append(
+        tx.append(
             *(
                 NewEvent(
                     kind=SESSION_REVOKED,
@@ -48,7 +48,7 @@ async def alert_new_device(
         target_user_id=user_id,
         data={"session_id": session_id},
     )
-    await tx.append(alert)
+    tx.append(alert)
     # R6: the stored row keeps only the session id (serialised by append above). The
     # device name joins the live frame only; replay reads it from the sealed session.
     alert.data.update(device_name=device_name, at=iso(tx.now))

@@ -99,7 +99,7 @@ class AdminService:
             data = {"room_id": room.id, "name": room.name}
             actor = principal.user_id or None  # None: the operator, from the command line
             if audience:
-                await tx.append(
+                tx.append(
                     *(
                         NewEvent(ROOM_REMOVED, room.id, actor, data, target_user_id=uid)
                         for uid in audience

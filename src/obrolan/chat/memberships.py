@@ -26,4 +26,4 @@ async def change_memberships(
             events.append(NewEvent("membership", None, by, {**data, "room_id": room_id}, uid))
         else:
             events.append(NewEvent("membership", room_id, by, data, target_user_id=uid))
-    await tx.append(*events)
+    tx.append(*events)

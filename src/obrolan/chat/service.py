@@ -191,7 +191,7 @@ class ChatService:
                 room.created_at,
                 room.direct_key,
             )
-            await tx.append(NewEvent("room.updated", room_id, actor, room_view(updated)))
+            tx.append(NewEvent("room.updated", room_id, actor, room_view(updated)))
         return room_view(updated)
 
     async def members(self, actor: str, room_id: str) -> list[dict[str, Any]]:
@@ -376,7 +376,7 @@ class ChatService:
             if changed:
                 kind = "reaction.added" if add else "reaction.removed"
                 data = {"message_id": message_id, "user_id": actor, "emoji": emoji}
-                await tx.append(NewEvent(kind, row.room_id, actor, data, message_id=message_id))
+                tx.append(NewEvent(kind, row.room_id, actor, data, message_id=message_id))
 
     # -- receipts ----------------------------------------------------------------------
     async def mark(
@@ -391,7 +391,7 @@ class ChatService:
             if (delivered, read) != (me.delivered_up_to, me.read_up_to):
                 await store.set_receipts(tx.conn, room_id, actor, delivered, read)
                 data = {"user_id": actor, "delivered_up_to": delivered, "read_up_to": read}
-                await tx.append(NewEvent("receipt", room_id, actor, data))
+                tx.append(NewEvent("receipt", room_id, actor, data))
         return {"delivered_up_to": delivered, "read_up_to": read}
 
     # -- blocks (R18) ------------------------------------------------------------------
@@ -462,9 +462,7 @@ class ChatService:
         assert row is not None
         keys = await self.data_keys.get_many(tx.conn, [row.sender_id])
         view = message_views([row], keys)[0]
-        await tx.append(
-            NewEvent(kind, row.room_id, actor, view, message_id=message_id, store_data=False)
-        )
+        tx.append(NewEvent(kind, row.room_id, actor, view, message_id=message_id, store_data=False))
         return view
 
     async def _change_memberships(

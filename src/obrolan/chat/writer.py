@@ -232,7 +232,10 @@ class MessageWriter:
                     store_data=False,  # R6: the text lives only in the sealed message row
                 )
             )
-        positions = await tx.append(*new_events)
+        tx.append(*new_events)
+        # The last statements: on PostgreSQL every node's writer waits from here to the
+        # commit (see Transaction.write_events), so the rows are ready before.
+        positions = await tx.write_events()
         for row, event, position in zip(rows, new_events, positions, strict=True):
             row["position"] = position
             event.data["position"] = position

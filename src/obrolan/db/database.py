@@ -3,7 +3,8 @@
 Writes are serialised in-process by one lock. On SQLite that is the only way to have
 one writer without busy-waiting threads; on both backends it makes commits, and the
 publishing that follows each commit, happen in stream-position order, so a client never
-sees position N+1 before N.
+sees position N+1 before N. Across processes (PostgreSQL) the event stream's advisory
+lock does the same (obrolan.realtime.stream).
 """
 
 from __future__ import annotations
@@ -58,10 +59,14 @@ class Database:
         stream order runs inside `write_lock` after this context exits: see `transaction`
         in obrolan.realtime.stream.
         """
+        async with self.writer() as conn, conn.begin():
+            yield conn
+
+    @asynccontextmanager
+    async def writer(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for write transactions, which the caller begins (maybe several)."""
         async with self.engine.connect() as conn:
-            conn = await conn.execution_options(obrolan_write=True)
-            async with conn.begin():
-                yield conn
+            yield await conn.execution_options(obrolan_write=True)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

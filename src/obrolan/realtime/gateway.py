@@ -378,12 +378,12 @@ class Gateway:
         out = dumps(
             {"type": "typing", "room_id": room_id, "user_id": conn.user_id, "typing": typing}
         )
-        self.services.hub.broadcast_ephemeral([room_id], out, exclude_user=conn.user_id)
+        self.services.broker.broadcast_ephemeral([room_id], out, exclude_user=conn.user_id)
 
     # -- helpers -----------------------------------------------------------------------
     def _presence(self, conn: Connection, status: str) -> None:
         frame = dumps({"type": "presence", "user_id": conn.user_id, "status": status})
-        self.services.hub.broadcast_ephemeral(conn.rooms, frame, exclude_user=conn.user_id)
+        self.services.broker.broadcast_ephemeral(conn.rooms, frame, exclude_user=conn.user_id)
 
     def _reply_error(self, request_id: Any, error: ObrolanError) -> None:
         if self.conn is not None:

@@ -239,5 +239,16 @@ class LocalBroker:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
 
-    def publish(self, batch: Sequence[Published]) -> None:
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    async def publish(self, batch: Sequence[Published], after: int | None) -> None:
         self.hub.deliver(batch)
+
+    def broadcast_ephemeral(
+        self, room_ids: Iterable[str], frame: str, *, exclude_user: str | None = None
+    ) -> None:
+        self.hub.broadcast_ephemeral(room_ids, frame, exclude_user=exclude_user)

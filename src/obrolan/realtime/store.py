@@ -23,6 +23,23 @@ _PG_HIGH_WATER = text(
     "SELECT pg_sequence_last_value(pg_get_serial_sequence('events', 'position')::regclass)"
 )
 _PG_SET_FLOOR = text("SELECT setval(pg_get_serial_sequence('events', 'position'), :floor)")
+# The advisory lock that orders event writes across processes: "obrolan" in ASCII.
+ORDER_LOCK_KEY = 0x6F62726F6C616E
+_PG_LOCK = text("SELECT pg_advisory_lock(:key)")
+_PG_UNLOCK = text("SELECT pg_advisory_unlock(:key)")
+
+
+async def take_order_lock(conn: AsyncConnection) -> None:
+    """Wait for the PostgreSQL lock that every writer of events takes (see EventStream).
+
+    Session-level, not transaction-level: it is held past COMMIT, until the events are
+    published, and PostgreSQL drops it when the connection dies.
+    """
+    await conn.execute(_PG_LOCK, {"key": ORDER_LOCK_KEY})
+
+
+async def release_order_lock(conn: AsyncConnection) -> None:
+    await conn.execute(_PG_UNLOCK, {"key": ORDER_LOCK_KEY})
 
 
 async def allocate_positions(conn: AsyncConnection, count: int) -> list[int]:
@@ -89,6 +106,17 @@ async def events_since(
         .order_by(events.c.position)
         .limit(limit)
     )
+    return list(rows.all())
+
+
+async def events_between(
+    conn: AsyncConnection, after: int, up_to: int | None, limit: int
+) -> list[Row[Any]]:
+    """All rows in (after, up_to] (no upper bound when None), in position order."""
+    query = select(events).where(events.c.position > after)
+    if up_to is not None:
+        query = query.where(events.c.position <= up_to)
+    rows = await conn.execute(query.order_by(events.c.position).limit(limit))
     return list(rows.all())
 
 

@@ -8,7 +8,7 @@ client that missed live delivery reads the same event back with `since`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -63,7 +63,20 @@ def frame_room(room_id: str | None, data: dict[str, Any]) -> str | None:
 
 
 class Broker(Protocol):
-    def publish(self, batch: Sequence[Published]) -> None: ...
+    """Fan-out of committed events to the sockets of every node (obrolan.realtime.hub)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def publish(self, batch: Sequence[Published], after: int | None) -> None:
+        """One committed batch, in position order. `after` is the newest position
+        committed before it (None where one process is the only writer)."""
+
+    def broadcast_ephemeral(
+        self, room_ids: Iterable[str], frame: str, *, exclude_user: str | None = None
+    ) -> None:
+        """Typing and presence: to the rooms' sockets on every node, not stored."""
 
 
 # Builds the `data` of replayed events of one kind family from their stored rows.
@@ -74,38 +87,66 @@ Hydrator = Callable[[AsyncConnection, Sequence[Row[Any]]], Awaitable[dict[int, d
 class Transaction:
     conn: AsyncConnection
     now: datetime
+    # Events appended but not yet written, with their stored payload (serialised when
+    # appended: data completed afterwards reaches the live frame only).
+    pending: list[tuple[NewEvent, bytes | None]] = field(default_factory=list)
     appended: list[tuple[int, NewEvent]] = field(default_factory=list)
     # Called once the transaction has committed (and never when it rolls back): a
     # worker woken before the commit would not yet see the job it is woken for.
     committed: list[Callable[[], None]] = field(default_factory=list)
+    # Holds the order lock (PostgreSQL): released once the events are published.
+    ordered: bool = False
+    # The newest position committed before this transaction's events.
+    after: int | None = None
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         if callback not in self.committed:
             self.committed.append(callback)
 
-    async def append(self, *new_events: NewEvent) -> list[int]:
-        """Write events in this transaction; they are published after it commits.
+    def append(self, *new_events: NewEvent) -> None:
+        """Add events to this transaction; they are written at its end, then published.
 
-        An event's `data` is serialised at commit, so the caller may still complete it
-        with what the positions tell (a message carries its own position).
+        Their stored payload is serialised now; the frame only at commit, so the caller
+        may still complete `data` for the live frame (a message carries its position,
+        known after `write_events`).
         """
-        positions = await store.allocate_positions(self.conn, len(new_events))
-        rows = [
-            {
-                "position": position,
-                "kind": ev.kind,
-                "room_id": ev.room_id,
-                "target_user_id": ev.target_user_id,
-                "actor_id": ev.actor_id,
-                "message_id": ev.message_id,
-                "payload": orjson.dumps(ev.data) if ev.store_data else None,
-                "created_at": self.now,
-            }
-            for position, ev in zip(positions, new_events, strict=True)
-        ]
-        await store.insert_events(self.conn, rows)
-        self.appended.extend(zip(positions, new_events, strict=True))
-        return positions
+        if self.appended:
+            raise RuntimeError("this transaction's events are already written")
+        self.pending.extend(
+            (ev, orjson.dumps(ev.data) if ev.store_data else None) for ev in new_events
+        )
+
+    async def write_events(self) -> list[int]:
+        """Give the appended events their positions and write them; the positions, in order.
+
+        The last step of a transaction with events: the stream calls it on exit when
+        the code did not. On PostgreSQL it first takes the order lock, which every
+        node's writer waits for until this transaction has committed and published:
+        whatever runs after this call runs while all of them wait.
+        """
+        if not self.appended and self.pending:
+            if self.conn.dialect.name != "sqlite":
+                self.ordered = True  # set first: a failed attempt is released all the same
+                await store.take_order_lock(self.conn)
+                self.after = await store.committed_head(self.conn)
+            positions = await store.allocate_positions(self.conn, len(self.pending))
+            rows = [
+                {
+                    "position": position,
+                    "kind": ev.kind,
+                    "room_id": ev.room_id,
+                    "target_user_id": ev.target_user_id,
+                    "actor_id": ev.actor_id,
+                    "message_id": ev.message_id,
+                    "payload": payload,
+                    "created_at": self.now,
+                }
+                for position, (ev, payload) in zip(positions, self.pending, strict=True)
+            ]
+            await store.insert_events(self.conn, rows)
+            self.appended = [(p, ev) for p, (ev, _) in zip(positions, self.pending, strict=True)]
+            self.pending = []
+        return [position for position, _ in self.appended]
 
     def published(self) -> list[Published]:
         return [
@@ -139,16 +180,29 @@ class EventStream:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        """One write transaction; its events are published after commit, in order."""
-        async with self.db.write_lock:
-            async with self.db.write() as conn:
-                tx = Transaction(conn, self.clock.now())
-                yield tx
-            # Committed. Publishing under the lock keeps publish order = position order.
-            if tx.appended:
-                self.broker.publish(tx.published())
-            for callback in tx.committed:
-                callback()
+        """One write transaction; its events are published after commit, in order.
+
+        In this process `write_lock` orders transactions (and lets the message writer
+        commit many sends at once). Across processes on PostgreSQL the order lock that
+        `write_events` takes does: positions are handed out, committed and published
+        one transaction at a time, so no position is published while a smaller one may
+        still commit (ARCHITECTURE 1).
+        """
+        async with self.db.write_lock, self.db.writer() as conn:
+            tx = Transaction(conn, self.clock.now())
+            try:
+                async with conn.begin():
+                    yield tx
+                    await tx.write_events()
+                # Committed. Publishing before the lock is released keeps publish
+                # order = position order.
+                if tx.appended:
+                    await self.broker.publish(tx.published(), tx.after)
+            finally:
+                if tx.ordered:
+                    await _release_order_lock(conn)
+        for callback in tx.committed:
+            callback()
 
     async def head(self, conn: AsyncConnection) -> int:
         """The newest committed position this transaction sees."""
@@ -169,8 +223,18 @@ class EventStream:
         the clock does not go back and no run averaged a million events a second.
         """
         floor = int(self.clock.now().timestamp() * 1_000_000)
-        async with self.db.write_lock, self.db.write() as conn:
-            await store.raise_floor(conn, floor)
+        async with self.db.write_lock, self.db.writer() as conn:
+            # Under the order lock on PostgreSQL: another node allocating between the
+            # check and the move could otherwise be moved back below its own positions.
+            ordered = conn.dialect.name != "sqlite"
+            try:
+                async with conn.begin():
+                    if ordered:
+                        await store.take_order_lock(conn)
+                    await store.raise_floor(conn, floor)
+            finally:
+                if ordered:
+                    await _release_order_lock(conn)
 
     async def read_since(
         self, conn: AsyncConnection, user_id: str, room_ids: Sequence[str], since: int, limit: int
@@ -181,6 +245,19 @@ class EventStream:
         (their own invites, kicks, new-device alerts) come through `target_user_id`.
         """
         rows = await store.events_since(conn, user_id, room_ids, since, limit)
+        return [(ev.position, ev.frame) for ev in await self._hydrate(conn, rows)]
+
+    async def read_published(
+        self, conn: AsyncConnection, after: int, up_to: int | None, limit: int
+    ) -> list[Published]:
+        """Every event in (after, up_to], whoever it is for, as the broker carries it.
+
+        For a node that missed batches on the broker: it reads them back from the
+        database and delivers them itself (ARCHITECTURE 1: the broker only makes it fast).
+        """
+        return await self._hydrate(conn, await store.events_between(conn, after, up_to, limit))
+
+    async def _hydrate(self, conn: AsyncConnection, rows: Sequence[Row[Any]]) -> list[Published]:
         hydrated: dict[int, dict[str, Any]] = {}
         for prefix, hydrator in self._hydrators.items():
             family = [r for r in rows if r.kind.startswith(prefix)]
@@ -191,18 +268,25 @@ class EventStream:
             payload = hydrated.get(r.position)
             if payload is None:
                 payload = orjson.loads(r.payload) if r.payload else {}
+            room = frame_room(r.room_id, payload)
             out.append(
-                (
-                    r.position,
-                    dumps(
-                        event_frame(
-                            r.position,
-                            r.kind,
-                            frame_room(r.room_id, payload),
-                            r.created_at,
-                            payload,
-                        )
-                    ),
+                Published(
+                    position=r.position,
+                    kind=r.kind,
+                    room_id=r.room_id,
+                    target_user_id=r.target_user_id,
+                    frame=dumps(event_frame(r.position, r.kind, room, r.created_at, payload)),
+                    data=payload,
                 )
             )
         return out
+
+
+async def _release_order_lock(conn: AsyncConnection) -> None:
+    try:
+        await store.release_order_lock(conn)
+    except BaseException:
+        # A connection that may still hold the lock must never serve another
+        # transaction (every writer would wait on it): dropped, PostgreSQL frees it.
+        await conn.invalidate()
+        raise

@@ -1,0 +1,260 @@
+"""Several nodes on one PostgreSQL database and one Redis: one ordered stream, every socket.
+
+PostgreSQL only: SQLite serves one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import select
+from websockets.exceptions import ConnectionClosed
+
+from obrolan.clock import Clock
+from obrolan.db import Database
+from obrolan.realtime.hub import Hub, LocalBroker
+from obrolan.realtime.models import events
+from obrolan.realtime.stream import EventStream, NewEvent
+from tests.support.factories import PASSWORD, make_room, make_user
+from tests.support.nodes import new_channel, serve_nodes, start_nodes
+from tests.support.server import RunningServer
+from tests.support.ws import WsClient, close_all_sockets
+
+SENDERS_PER_NODE = 6
+SENDS_PER_SOCKET = 100
+# Sends in flight per socket at once.
+WINDOW = 4
+DELIVERY_TIMEOUT_SECONDS = 60.0
+
+_ids = itertools.count(1)
+
+
+def _postgres_only(database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("several nodes need PostgreSQL; SQLite serves one process")
+
+
+async def _pipeline(
+    ws: WsClient, room_id: str, count: int, seen: list[int], window: int = 64
+) -> list[int]:
+    """Send `count` messages, `window` at a time without waiting; their acks' positions.
+    The message.created positions that arrive meanwhile go to `seen`.
+
+    A small window makes many small transactions: many chances for two writers' commits
+    to interleave.
+    """
+    positions: list[int] = []
+    while len(positions) < count:
+        ids = [f"pipe-{next(_ids)}" for _ in range(min(window, count - len(positions)))]
+        for request_id in ids:
+            await ws.send(
+                {
+                    "type": "send",
+                    "id": request_id,
+                    "room_id": room_id,
+                    "client_msg_id": request_id,
+                    "body": f"pesan {request_id}",
+                }
+            )
+        acks: dict[str, int] = {}
+        async with asyncio.timeout(DELIVERY_TIMEOUT_SECONDS):
+            while len(acks) < len(ids):
+                frame = await ws.recv(DELIVERY_TIMEOUT_SECONDS)
+                _record(frame, room_id, seen)
+                if frame.get("type") in ("ack", "error") and frame.get("id") in ids:
+                    assert frame["type"] == "ack", frame
+                    acks[frame["id"]] = frame["position"]
+        positions.extend(acks[i] for i in ids)
+    return positions
+
+
+async def _read_until(ws: WsClient, room_id: str, last: int, seen: list[int]) -> list[int]:
+    """Record message.created positions in the room until `last` has arrived."""
+    async with asyncio.timeout(DELIVERY_TIMEOUT_SECONDS):
+        while not seen or seen[-1] < last:
+            _record(await ws.recv(DELIVERY_TIMEOUT_SECONDS), room_id, seen)
+    return seen
+
+
+def _record(frame: dict[str, Any], room_id: str, seen: list[int]) -> None:
+    if frame.get("kind") == "message.created" and frame.get("room_id") == room_id:
+        seen.append(frame["position"])
+
+
+async def _committed_messages(database_url: str, room_id: str) -> list[int]:
+    db = Database(database_url)
+    try:
+        async with db.read() as conn:
+            rows = await conn.execute(
+                select(events.c.position)
+                .where(events.c.room_id == room_id, events.c.kind == "message.created")
+                .order_by(events.c.position)
+            )
+            return [int(r[0]) for r in rows]
+    finally:
+        await db.dispose()
+
+
+async def test_two_processes_writing_at_once_publish_in_commit_order(
+    database_url: str, tmp_path: Path, redis_url: str
+) -> None:
+    _postgres_only(database_url)
+    nodes = await serve_nodes(2, database_url, tmp_path, redis_url, new_channel())
+    try:
+        # Factories speak HTTP to whatever has `http()`; these are processes of their own.
+        owner = await make_user(nodes[0])  # type: ignore[arg-type]
+        readers = [await make_user(node) for node in nodes]  # type: ignore[arg-type]
+        senders = [
+            [await make_user(node) for _ in range(SENDERS_PER_NODE)]  # type: ignore[arg-type]
+            for node in nodes
+        ]
+        room = await make_room(owner, members=readers + [s for group in senders for s in group])
+        reading = [
+            await WsClient.open(node.ws_url, r.token)
+            for node, r in zip(nodes, readers, strict=True)
+        ]
+        sending = [
+            await WsClient.open(node.ws_url, s.token)
+            for node, group in zip(nodes, senders, strict=True)
+            for s in group
+        ]
+        seen: list[list[int]] = [[] for _ in sending]
+        acked = await asyncio.gather(
+            *(
+                _pipeline(ws, room["id"], SENDS_PER_SOCKET, out, window=WINDOW)
+                for ws, out in zip(sending, seen, strict=True)
+            )
+        )
+        committed = await _committed_messages(database_url, room["id"])
+        assert sorted(p for positions in acked for p in positions) == committed
+        for ws in reading:
+            # Every position, in order: none published before a smaller one committed.
+            assert await _read_until(ws, room["id"], committed[-1], []) == committed
+        for ws, out in zip(sending, seen, strict=True):
+            assert await _read_until(ws, room["id"], committed[-1], out) == committed
+    finally:
+        await close_all_sockets()
+        for node in nodes:
+            await node.shutdown()
+
+
+@pytest.fixture
+async def three_nodes(database_url: str, tmp_path: Path, redis_url: str) -> Any:
+    _postgres_only(database_url)
+    nodes = await start_nodes(3, database_url, tmp_path, redis_url, new_channel())
+    try:
+        yield nodes
+    finally:
+        for node in nodes:
+            await node.shutdown()
+
+
+async def test_three_nodes_deliver_every_message_once_in_one_order(
+    three_nodes: list[RunningServer],
+) -> None:
+    people = [await make_user(node) for node in three_nodes]
+    room = await make_room(people[0], members=people[1:])
+    sockets = [
+        await WsClient.open(node.ws_url, p.token)
+        for node, p in zip(three_nodes, people, strict=True)
+    ]
+    seen: list[list[int]] = [[] for _ in sockets]
+    acked = await asyncio.gather(
+        *(_pipeline(ws, room["id"], 40, out) for ws, out in zip(sockets, seen, strict=True))
+    )
+    every = sorted(p for positions in acked for p in positions)
+    for ws, out in zip(sockets, seen, strict=True):
+        assert await _read_until(ws, room["id"], every[-1], out) == every
+
+    await sockets[0].send({"type": "typing", "room_id": room["id"], "typing": True})
+    typing = await sockets[2].recv_type("typing")
+    assert typing["user_id"] == people[0].id and typing["typing"] is True
+
+
+async def test_a_session_revoked_on_one_node_closes_its_socket_on_another(
+    three_nodes: list[RunningServer],
+) -> None:
+    node_a, node_b, _ = three_nodes
+    citra = await make_user(node_a, "citra")
+    async with node_b.http() as http:
+        signed_in = await http.post(
+            "/api/v1/sessions", json={"username": "citra", "password": PASSWORD}
+        )
+    assert signed_in.status_code == 201, signed_in.text
+    phone = signed_in.json()
+    socket = await WsClient.open(node_b.ws_url, phone["token"])
+    revoked = await citra.http.delete(f"/api/v1/sessions/{phone['session']['id']}")
+    assert revoked.status_code == 204
+    with pytest.raises(ConnectionClosed) as closed:
+        await socket.recv_until(lambda _frame: False)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_a_batch_missed_on_redis_is_read_from_the_database(
+    database_url: str, tmp_path: Path, redis_url: str
+) -> None:
+    _postgres_only(database_url)
+    (node,) = await start_nodes(1, database_url, tmp_path, redis_url, new_channel())
+    side = Database(database_url)
+    try:
+        ani, budi = await make_user(node, "ani"), await make_user(node, "budi")
+        room = await make_room(ani, members=[budi])
+        sender = await WsClient.open(node.ws_url, ani.token)
+        reader = await WsClient.open(node.ws_url, budi.token)
+        # Committed like any event, but told only to a hub of its own: Redis never
+        # carries it, and the next batch's `after` shows the node that it missed it.
+        unpublished = EventStream(side, LocalBroker(Hub()), Clock())
+        async with unpublished.transaction() as tx:
+            tx.append(NewEvent("test.missed", room["id"], None, {"n": 1}))
+            (missed,) = await tx.write_events()
+        ack = await sender.send_message(room["id"], "after the missed one")
+        frames = []
+        async with asyncio.timeout(10):
+            while not frames or frames[-1]["position"] < ack["position"]:
+                frame = await reader.recv_type("event")
+                frames.append(frame)
+        assert [(f["kind"], f["position"]) for f in frames[-2:]] == [
+            ("test.missed", missed),
+            ("message.created", ack["position"]),
+        ]
+        # Exactly once: the next live message comes next, nothing repeated before it.
+        nxt = await sender.send_message(room["id"], "and one more")
+        assert (await reader.recv_type("event"))["position"] == nxt["position"]
+    finally:
+        await side.dispose()
+        await node.shutdown()
+
+
+async def test_a_node_that_lost_redis_catches_up_from_the_database(
+    database_url: str, tmp_path: Path, redis_url: str
+) -> None:
+    _postgres_only(database_url)
+    channel = new_channel()
+    (node,) = await start_nodes(1, database_url, tmp_path, redis_url, channel)
+    redis = Redis.from_url(redis_url)
+    try:
+        ani, budi = await make_user(node, "ani"), await make_user(node, "budi")
+        room = await make_room(ani, members=[budi])
+        sender = await WsClient.open(node.ws_url, ani.token)
+        reader = await WsClient.open(node.ws_url, budi.token)
+        # Cut the node's subscription, as a Redis restart or a network fault would. The
+        # node waits a moment before it subscribes again: the send below is published
+        # meanwhile, and reaches the reader from the database.
+        name = node.services.broker.subscriber_name
+        (subscriber,) = [c for c in await redis.client_list() if c["name"] == name]
+        assert await redis.client_kill_filter(_id=subscriber["id"]) == 1
+        ack = await sender.send_message(room["id"], "while the node was away")
+        assert ack["type"] == "ack"
+        assert (await reader.recv_event("message.created", timeout=10))["position"] == (
+            ack["position"]
+        )
+        nxt = await sender.send_message(room["id"], "back to live")
+        assert (await reader.recv_type("event"))["position"] == nxt["position"]
+    finally:
+        await redis.aclose()
+        await node.shutdown()
