@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import structlog
 import typer
 import uvicorn
+from fastapi import FastAPI
 from rich.markup import escape
 
 from obrolan import __version__
@@ -19,6 +20,7 @@ from obrolan.cli._common import (
     WS_PING_SECONDS,
     app,
     console,
+    fail,
     load_settings,
     redact,
     reported_errors,
@@ -70,11 +72,24 @@ def serve(
         bool,
         typer.Option("--migrate/--no-migrate", help="Apply database migrations before serving."),
     ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Processes serving the one port; above 1 needs PostgreSQL and"
+            " OBROLAN_BROKER=redis [default: 1]",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API and the WebSocket on one port."""
     settings = load_settings()
     host = host or settings.host
     port = port or settings.port
+    if workers > 1 and (settings.is_sqlite or settings.broker != "redis"):
+        # Each process serves its own sockets: only Redis carries events between them,
+        # and a SQLite file has one writer.
+        fail("--workers above 1 needs PostgreSQL and OBROLAN_BROKER=redis")
     configure_logging(settings.log_level, json=settings.log_json)
     _route_stdlib_logging(settings.log_level, json=settings.log_json)
     log = structlog.get_logger("obrolan.serve")
@@ -101,21 +116,34 @@ def serve(
                 " without it every encrypted value is lost",
                 path=str(kek_file),
             )
-        application = create_app(settings)
+        application = create_app(settings) if workers == 1 else None
     log.info(
         "listening",
         url=f"http://{host}:{port}",
         version=__version__,
         database=redact(settings.resolved_database_url),
+        workers=workers,
     )
     uvicorn.run(
-        application,
+        # Several workers are separate processes: each builds its own app from the
+        # same settings (the environment), through the factory below.
+        application or f"{__name__}:worker_app",
+        factory=application is None,
+        workers=workers if application is None else None,
         host=host,
         port=port,
         log_config=None,  # _route_stdlib_logging set it up
         log_level=settings.log_level.lower(),
         **uvicorn_options(settings),
     )
+
+
+def worker_app() -> FastAPI:
+    """The application of one `serve --workers N` process, logging as `serve` does."""
+    settings = Settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    _route_stdlib_logging(settings.log_level, json=settings.log_json)
+    return create_app(settings)
 
 
 async def _check_database(settings: Settings) -> None:
