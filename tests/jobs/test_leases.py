@@ -1,4 +1,5 @@
-"""A job whose worker process dies mid-run runs again once its lease runs out, exactly once."""
+"""Leases: a job whose worker dies mid-run runs again once its lease runs out, exactly once;
+a job that starts late in its batch has a whole lease of its own."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import asyncio
 import os
 import signal
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from obrolan.clock import FakeClock
-from obrolan.jobs import Job, JobState
+from obrolan.jobs import Job, JobState, Worker
 from tests.jobs.claim_and_block import LEASE
 from tests.jobs.conftest import wait_for_job
 from tests.support.server import RunningServer
@@ -69,3 +71,41 @@ async def test_job_of_killed_worker_runs_again_after_its_lease_exactly_once(
 
     assert done.attempts == 2
     assert await asyncio.to_thread(_lines, runs) == [f"{job.id} doomed", f"{job.id} survivor"]
+
+
+async def test_job_late_in_a_claimed_batch_gets_a_whole_lease_and_runs_once(
+    jobs_server: RunningServer, clock: FakeClock
+) -> None:
+    # Two jobs claimed together, each finishing well within the lease: the second starts
+    # late, so if its lease still counted from the claim it would run out mid-run and
+    # another node would run it a second time.
+    services = jobs_server.services
+    lease = timedelta(seconds=60)
+    first = Worker(services.jobs, poll_seconds=60, lease=lease, batch=2, name="first")
+    other = Worker(services.jobs, poll_seconds=60, lease=lease, batch=2, name="other")
+    runs: list[tuple[str, str]] = []
+
+    @first.handle("test.slow")
+    async def slow(job: Job) -> None:
+        runs.append((job.payload["step"], "first"))
+        clock.advance(40)
+        if job.payload["step"] == "second":
+            # 80 s after the claim, 40 s into this job's own run: another node looks.
+            await other.run_due()
+
+    @other.handle("test.slow")
+    async def elsewhere(job: Job) -> None:
+        runs.append((job.payload["step"], "other"))
+
+    async with services.stream.transaction() as tx:
+        await services.jobs.enqueue(tx, "test.slow", {"step": "first"}, key="slow-1")
+    clock.advance(0.001)  # claimed oldest first
+    async with services.stream.transaction() as tx:
+        await services.jobs.enqueue(tx, "test.slow", {"step": "second"}, key="slow-2")
+
+    assert await first.run_due() == 2
+
+    assert runs == [("first", "first"), ("second", "first")]
+    for key in ("slow-1", "slow-2"):
+        job = await services.jobs.get_by_key(key)
+        assert job is not None and job.state is JobState.DONE and job.attempts == 1

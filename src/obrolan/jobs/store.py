@@ -147,6 +147,28 @@ async def bury_abandoned(conn: AsyncConnection, kinds: Sequence[str], now: datet
     return int(result.rowcount)
 
 
+async def renew_lease(
+    conn: AsyncConnection, job: JobRow, now: datetime, lease_until: datetime
+) -> bool:
+    """Extend this claim's lease to `lease_until`, only while it still holds the job.
+
+    False when the lease has already run out or another claim has the job: the caller
+    must not run it.
+    """
+    result = await conn.execute(
+        update(jobs)
+        .where(
+            jobs.c.id == job.id,
+            jobs.c.state == JobState.RUNNING,
+            jobs.c.claimed_by == job.claimed_by,
+            jobs.c.attempts == job.attempts,
+            jobs.c.lease_until > now,
+        )
+        .values(lease_until=lease_until)
+    )
+    return bool(result.rowcount)
+
+
 async def settle_claimed(conn: AsyncConnection, job: JobRow, values: dict[str, Any]) -> bool:
     """Record an attempt's outcome, only while the job is still this claim's.
 

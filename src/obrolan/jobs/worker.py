@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import random
 import socket
@@ -99,11 +100,25 @@ class Worker:
     async def run_due(self) -> int:
         """Claim one batch of due jobs and run them; how many were claimed."""
         claimed = await self._claim()
-        for row in claimed:
+        for index, row in enumerate(claimed):
             if self._stopping:
                 break  # the rest are claimed again once their lease runs out
+            if index:
+                # A job's lease counts from when its handler starts, not from the claim:
+                # else one late in the batch could run out mid-run and run twice.
+                renewed = await self._renew(row)
+                if renewed is None:
+                    continue  # its lease ran out while it waited: another claim has it
+                row = renewed
             await self._run_one(row)
         return len(claimed)
+
+    async def _renew(self, row: JobRow) -> JobRow | None:
+        async with self.queue.stream.transaction() as tx:
+            lease_until = tx.now + self.lease
+            if not await store.renew_lease(tx.conn, row, tx.now, lease_until):
+                return None
+        return dataclasses.replace(row, lease_until=lease_until)
 
     async def _claim(self) -> list[JobRow]:
         kinds = sorted(self.handlers)
