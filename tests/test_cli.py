@@ -336,3 +336,17 @@ async def test_admin_list_users_and_close_user(tmp_path: Path) -> None:
     closed_rows = {line.split()[0]: line.split() for line in after.stdout.splitlines()[1:]}
     assert len(closed_rows["budi"]) == 7 and len(closed_rows["ratna"]) == 5
     _assert_one_line_error(nobody)
+
+
+def test_serve_with_several_workers_needs_postgresql_and_redis(tmp_path: Path) -> None:
+    """Each worker serves its own sockets: without Redis between them, events would stop
+    at the process that committed them; a SQLite file has one writer."""
+    on_sqlite = _invoke(["serve", "--workers", "2"], _env(tmp_path))
+    _assert_one_line_error(on_sqlite)
+    assert "--workers" in on_sqlite.stderr
+    no_broker = _invoke(
+        ["serve", "--workers", "2"],
+        _env(tmp_path, OBROLAN_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:5432/x"),
+    )
+    _assert_one_line_error(no_broker)
+    assert "OBROLAN_BROKER=redis" in no_broker.stderr

@@ -6,6 +6,7 @@ PostgreSQL only: SQLite serves one process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from pathlib import Path
 from typing import Any
@@ -257,4 +258,42 @@ async def test_a_node_that_lost_redis_catches_up_from_the_database(
         assert (await reader.recv_type("event"))["position"] == nxt["position"]
     finally:
         await redis.aclose()
+        await node.shutdown()
+
+
+def _worker_processes(pid: int) -> list[int]:
+    """The multiprocessing workers whose parent is `pid` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid and b"spawn_main" in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+    return found
+
+
+async def test_serve_with_two_workers_delivers_every_message_in_one_order(
+    database_url: str, tmp_path: Path, redis_url: str
+) -> None:
+    """`obrolan serve --workers 2`: two processes on one port, sockets on both."""
+    _postgres_only(database_url)
+    [node] = await serve_nodes(
+        1, database_url, tmp_path, redis_url, new_channel(), "--workers", "2"
+    )
+    try:
+        assert len(_worker_processes(node.process.pid)) == 2
+        people = [await make_user(node) for _ in range(8)]  # type: ignore[arg-type]
+        room = await make_room(people[0], members=people[1:])
+        sockets = [await WsClient.open(node.ws_url, p.token) for p in people]
+        seen: list[list[int]] = [[] for _ in sockets]
+        await asyncio.gather(
+            *(_pipeline(ws, room["id"], 20, out) for ws, out in zip(sockets, seen, strict=True))
+        )
+        committed = await _committed_messages(database_url, room["id"])
+        assert len(committed) == 8 * 20
+        for ws, out in zip(sockets, seen, strict=True):
+            assert await _read_until(ws, room["id"], committed[-1], out) == committed
+    finally:
+        await close_all_sockets()
         await node.shutdown()

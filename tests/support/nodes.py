@@ -103,7 +103,12 @@ class ServedNode:
 
 
 async def serve_nodes(
-    count: int, database_url: str, tmp_path: Path, redis_url: str, channel: str
+    count: int,
+    database_url: str,
+    tmp_path: Path,
+    redis_url: str,
+    channel: str,
+    *serve_args: str,
 ) -> list[ServedNode]:
     """`count` real `obrolan serve` processes on one database and one Redis."""
     await upgrade(database_url)
@@ -130,6 +135,7 @@ async def serve_nodes(
             str(Path(sys.executable).parent / "obrolan"),
             "serve",
             "--no-migrate",
+            *serve_args,
             env=env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
