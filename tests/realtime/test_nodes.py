@@ -13,16 +13,20 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import select
 from websockets.exceptions import ConnectionClosed
 
 from obrolan.clock import Clock
 from obrolan.db import Database
 from obrolan.realtime.hub import Hub, LocalBroker
-from obrolan.realtime.models import events
 from obrolan.realtime.stream import EventStream, NewEvent
 from tests.support.factories import PASSWORD, make_room, make_user
-from tests.support.nodes import new_channel, serve_nodes, start_nodes
+from tests.support.nodes import (
+    committed_messages,
+    new_channel,
+    postgres_only,
+    serve_nodes,
+    start_nodes,
+)
 from tests.support.server import RunningServer
 from tests.support.ws import WsClient, close_all_sockets
 
@@ -33,11 +37,6 @@ WINDOW = 4
 DELIVERY_TIMEOUT_SECONDS = 60.0
 
 _ids = itertools.count(1)
-
-
-def _postgres_only(database_url: str) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("several nodes need PostgreSQL; SQLite serves one process")
 
 
 async def _pipeline(
@@ -87,24 +86,10 @@ def _record(frame: dict[str, Any], room_id: str, seen: list[int]) -> None:
         seen.append(frame["position"])
 
 
-async def _committed_messages(database_url: str, room_id: str) -> list[int]:
-    db = Database(database_url)
-    try:
-        async with db.read() as conn:
-            rows = await conn.execute(
-                select(events.c.position)
-                .where(events.c.room_id == room_id, events.c.kind == "message.created")
-                .order_by(events.c.position)
-            )
-            return [int(r[0]) for r in rows]
-    finally:
-        await db.dispose()
-
-
 async def test_two_processes_writing_at_once_publish_in_commit_order(
     database_url: str, tmp_path: Path, redis_url: str
 ) -> None:
-    _postgres_only(database_url)
+    postgres_only(database_url)
     nodes = await serve_nodes(2, database_url, tmp_path, redis_url, new_channel())
     try:
         # Factories speak HTTP to whatever has `http()`; these are processes of their own.
@@ -131,7 +116,7 @@ async def test_two_processes_writing_at_once_publish_in_commit_order(
                 for ws, out in zip(sending, seen, strict=True)
             )
         )
-        committed = await _committed_messages(database_url, room["id"])
+        committed = await committed_messages(database_url, room["id"])
         assert sorted(p for positions in acked for p in positions) == committed
         for ws in reading:
             # Every position, in order: none published before a smaller one committed.
@@ -146,7 +131,7 @@ async def test_two_processes_writing_at_once_publish_in_commit_order(
 
 @pytest.fixture
 async def three_nodes(database_url: str, tmp_path: Path, redis_url: str) -> Any:
-    _postgres_only(database_url)
+    postgres_only(database_url)
     nodes = await start_nodes(3, database_url, tmp_path, redis_url, new_channel())
     try:
         yield nodes
@@ -199,7 +184,7 @@ async def test_a_session_revoked_on_one_node_closes_its_socket_on_another(
 async def test_a_batch_missed_on_redis_is_read_from_the_database(
     database_url: str, tmp_path: Path, redis_url: str
 ) -> None:
-    _postgres_only(database_url)
+    postgres_only(database_url)
     (node,) = await start_nodes(1, database_url, tmp_path, redis_url, new_channel())
     side = Database(database_url)
     try:
@@ -234,7 +219,7 @@ async def test_a_batch_missed_on_redis_is_read_from_the_database(
 async def test_a_node_that_lost_redis_catches_up_from_the_database(
     database_url: str, tmp_path: Path, redis_url: str
 ) -> None:
-    _postgres_only(database_url)
+    postgres_only(database_url)
     channel = new_channel()
     (node,) = await start_nodes(1, database_url, tmp_path, redis_url, channel)
     redis = Redis.from_url(redis_url)
@@ -277,7 +262,7 @@ async def test_serve_with_two_workers_delivers_every_message_in_one_order(
     database_url: str, tmp_path: Path, redis_url: str
 ) -> None:
     """`obrolan serve --workers 2`: two processes on one port, sockets on both."""
-    _postgres_only(database_url)
+    postgres_only(database_url)
     [node] = await serve_nodes(
         1, database_url, tmp_path, redis_url, new_channel(), "--workers", "2"
     )
@@ -290,10 +275,31 @@ async def test_serve_with_two_workers_delivers_every_message_in_one_order(
         await asyncio.gather(
             *(_pipeline(ws, room["id"], 20, out) for ws, out in zip(sockets, seen, strict=True))
         )
-        committed = await _committed_messages(database_url, room["id"])
+        committed = await committed_messages(database_url, room["id"])
         assert len(committed) == 8 * 20
         for ws, out in zip(sockets, seen, strict=True):
             assert await _read_until(ws, room["id"], committed[-1], out) == committed
     finally:
         await close_all_sockets()
         await node.shutdown()
+
+
+async def test_r17_the_sixth_wrong_password_is_stopped_whichever_node_it_reaches(
+    three_nodes: list[RunningServer],
+) -> None:
+    """Failed sign-ins are counted in the shared database, so no node has its own count."""
+    await make_user(three_nodes[0], "dewi")
+    limit = three_nodes[0].settings.login_max_failures_per_account
+    answers = []
+    for attempt in range(limit + 1):
+        node = three_nodes[attempt % len(three_nodes)]
+        async with node.http() as http:
+            resp = await http.post(
+                "/api/v1/sessions", json={"username": "dewi", "password": "salah salah salah"}
+            )
+        answers.append(resp.status_code)
+    assert answers == [401] * limit + [429]
+    # The right password too, on a node that saw none of the guesses' answers.
+    async with three_nodes[1].http() as http:
+        right = await http.post("/api/v1/sessions", json={"username": "dewi", "password": PASSWORD})
+    assert right.status_code == 429

@@ -11,8 +11,12 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
+from sqlalchemy import select
 
+from obrolan.db import Database
 from obrolan.db.migrate import upgrade
+from obrolan.realtime.models import events
 from tests.support.server import RunningServer, free_port, start_server
 
 STARTUP_TIMEOUT_SECONDS = 30.0
@@ -149,3 +153,23 @@ async def serve_nodes(
                 await started.shutdown()
             raise
     return nodes
+
+
+def postgres_only(database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("several nodes need PostgreSQL; SQLite serves one process")
+
+
+async def committed_messages(database_url: str, room_id: str) -> list[int]:
+    """The positions of the room's message.created events, as committed."""
+    db = Database(database_url)
+    try:
+        async with db.read() as conn:
+            rows = await conn.execute(
+                select(events.c.position)
+                .where(events.c.room_id == room_id, events.c.kind == "message.created")
+                .order_by(events.c.position)
+            )
+            return [int(r[0]) for r in rows]
+    finally:
+        await db.dispose()
