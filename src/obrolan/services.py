@@ -68,7 +68,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     stream = EventStream(db, LocalBroker(hub), clock)
     broker: Broker = stream.broker
     if settings.broker == "redis":
-        broker = RedisBroker(settings.redis_url, settings.redis_channel, hub, stream)
+        broker = RedisBroker(settings.redis_url, settings.redis_channel, hub, stream, metrics)
         stream.set_broker(broker)
     jobs = JobQueue(db, stream, clock)
     notifications = Notifications(

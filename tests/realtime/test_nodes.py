@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from websockets.exceptions import ConnectionClosed
 
@@ -211,6 +212,17 @@ async def test_a_batch_missed_on_redis_is_read_from_the_database(
         # Exactly once: the next live message comes next, nothing repeated before it.
         nxt = await sender.send_message(room["id"], "and one more")
         assert (await reader.recv_type("event"))["position"] == nxt["position"]
+        # What an operator watches: the catch-up counted, and nothing left undelivered.
+        async with node.http() as http:
+            text = (await http.get("/metrics")).text
+        values = {
+            sample.name: sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+        assert values["obrolan_broker_catch_ups_total"] == 1
+        assert values["obrolan_stream_delivered_position"] == nxt["position"]
+        assert values["obrolan_stream_committed_position"] == nxt["position"]
     finally:
         await side.dispose()
         await node.shutdown()

@@ -34,4 +34,7 @@ async def metrics(services: ServicesDep) -> Response:
     for state, count in counts.by_state.items():
         services.metrics.jobs.labels(state=str(state)).set(count)
     services.metrics.jobs_oldest_due_age.set(counts.oldest_due_age_seconds)
+    async with services.db.read() as conn:
+        services.metrics.stream_committed.set(await services.stream.head(conn))
+    services.metrics.stream_delivered.set(services.hub.published_up_to)
     return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -40,5 +40,24 @@ class Metrics:
             registry=self.registry,
         )
 
+        # The stream as this process sees it: how far the database has committed, and how
+        # far this node has handed events to its sockets. On several nodes the difference
+        # is the broker's lag (docs/operations.md, What to watch).
+        self.stream_committed = Gauge(
+            "obrolan_stream_committed_position",
+            "Newest committed stream position",
+            registry=self.registry,
+        )
+        self.stream_delivered = Gauge(
+            "obrolan_stream_delivered_position",
+            "Newest stream position this process has handed to its sockets",
+            registry=self.registry,
+        )
+        self.broker_catch_ups = Counter(
+            "obrolan_broker_catch_ups",
+            "Times this node read from the database events the broker did not bring",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -23,6 +23,7 @@ import orjson
 import structlog
 from redis.asyncio import Redis
 
+from obrolan.ops.metrics import Metrics
 from obrolan.realtime.hub import Hub
 from obrolan.realtime.stream import EventStream, Published
 
@@ -65,9 +66,12 @@ def undelivered(batch: Sequence[Published], delivered_up_to: int) -> list[Publis
 
 
 class RedisBroker:
-    def __init__(self, url: str, channel: str, hub: Hub, stream: EventStream) -> None:
+    def __init__(
+        self, url: str, channel: str, hub: Hub, stream: EventStream, metrics: Metrics
+    ) -> None:
         self.hub = hub
         self.stream = stream
+        self.metrics = metrics
         self.events_channel = f"{channel}:events"
         self.ephemeral_channel = f"{channel}:ephemeral"
         self._redis = Redis.from_url(
@@ -157,6 +161,7 @@ class RedisBroker:
             return
         after, batch = decode_batch(message["data"])
         if missed(after, self.delivered_up_to):
+            self.metrics.broker_catch_ups.inc()
             await self._catch_up(after)
         self._deliver(undelivered(batch, self.delivered_up_to))
 
