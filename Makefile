@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck bench migrate initial-migration clean
+.PHONY: run test lint typecheck bench bench-nodes migrate initial-migration clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ typecheck: $(TEST_STAMP)
 ## bench: S1 (DM pairs) and S2 (big room) against obrolan and the no-persistence baseline
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.run
+
+## bench-nodes: S1 and S2 against obrolan on PostgreSQL + Redis with 1 and 3 worker processes
+bench-nodes: $(TEST_STAMP)
+	$(BIN)/python -m bench.nodes
 
 migrate: $(STAMP)
 	$(BIN)/obrolan migrate

@@ -136,6 +136,53 @@ def obrolan(workdir: Path) -> Server:
     return Server("obrolan", command, env, port, log_path, cwd=data_dir)
 
 
+def obrolan_on_postgres(
+    workdir: Path, *, workers: int, postgres_url: str, redis_url: str
+) -> Server:
+    """obrolan as several nodes run it: a fresh PostgreSQL database, Redis between the
+    processes, `workers` processes on one port (`obrolan serve --workers`)."""
+    data_dir = Path(tempfile.mkdtemp(prefix="obrolan-pg-", dir=workdir))
+    name = f"obrolan_bench_{os.getpid()}_{data_dir.name[-8:].lower()}"
+    base, _, _ = postgres_url.rpartition("/")
+    _admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+    port = free_port()
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("OBROLAN_")}
+    env = {
+        **inherited,
+        "OBROLAN_DATA_DIR": str(data_dir),
+        "OBROLAN_DATABASE_URL": f"{base}/{name}",
+        "OBROLAN_BROKER": "redis",
+        "OBROLAN_REDIS_URL": redis_url,
+        "OBROLAN_REDIS_CHANNEL": name,  # a run of its own, whatever else uses this Redis
+        "OBROLAN_HOST": HOST,
+        "OBROLAN_PORT": str(port),
+        "OBROLAN_LOG_LEVEL": "warning",
+        "OBROLAN_REGISTER_MAX_PER_IP": "1000000",
+    }
+    log_path = data_dir / "server.log"
+    _run_checked([str(BIN / "obrolan"), "migrate"], env, data_dir, log_path)
+    command = [str(BIN / "obrolan"), "serve", "--no-migrate", "--workers", str(workers)]
+    label = "obrolan-pg" if workers == 1 else f"obrolan-pg-x{workers}"
+    return Server(label, command, env, port, log_path, cwd=data_dir)
+
+
+def drop_database(postgres_url: str, server: Server) -> None:
+    """Remove the database `obrolan_on_postgres` made for `server`."""
+    name = server.env["OBROLAN_DATABASE_URL"].rpartition("/")[2]
+    _admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin(postgres_url: str, *statements: str) -> None:
+    """Run statements on the PostgreSQL server with psql (autocommit, one by one)."""
+    url = postgres_url.replace("postgresql+asyncpg://", "postgresql://")
+    for statement in statements:
+        subprocess.run(  # noqa: S603 (our own statements, our own URL)
+            ["psql", url, "-q", "-c", statement],  # noqa: S607
+            check=True,
+            capture_output=True,
+        )
+
+
 def baseline(workdir: Path) -> Server:
     port = free_port()
     command = [

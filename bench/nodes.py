@@ -1,0 +1,96 @@
+"""`make bench-nodes`: S1 and S2 against obrolan on PostgreSQL + Redis, one process and
+several (`obrolan serve --workers N`), beside the no-persistence baseline in the same run.
+
+Each worker is a node in every sense (its own pool, hub and Redis subscription) sharing
+one port, so this measures what the multi-node path costs and how it scales on this
+machine. The load generator shares the machine's cores with the servers: on a small
+machine the scaling factor is a floor, not a ceiling. Settings as `make bench`
+(bench/run.py), plus BENCH_WORKERS (`1,3`), BENCH_POSTGRES_URL
+(postgresql+asyncpg://postgres@127.0.0.1:5432/test) and BENCH_REDIS_URL
+(redis://127.0.0.1:6379/0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import uvloop
+
+from bench import _proc, _servers
+from bench._cast import prepare_obrolan
+from bench._sweep import best
+from bench.loadgen import SweepResult
+from bench.run import BenchConfig, _measure, bench_baseline
+
+
+def _rate(result: SweepResult | None) -> float:
+    top = best(result.steps) if result is not None else None
+    return top.offered_rate if top is not None else 0.0
+
+
+def bench_workers(
+    runner: asyncio.Runner, config: BenchConfig, workdir: Path, workers: int
+) -> dict[str, SweepResult]:
+    postgres_url = os.environ.get(
+        "BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+    )
+    server = _servers.obrolan_on_postgres(
+        workdir,
+        workers=workers,
+        postgres_url=postgres_url,
+        redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+    )
+    server.start()
+    try:
+        print(f"  {server.name}: registering {config.users} users …", file=sys.stderr)
+        cast = runner.run(prepare_obrolan(server.http_url, config.users, config.big_room_size))
+        # No write-path counters: /metrics answers for one worker only.
+        return _measure(runner, config, server, cast)
+    finally:
+        server.stop()
+        _servers.drop_database(postgres_url, server)
+
+
+def main() -> int:
+    config = BenchConfig.from_env()
+    counts = [int(n) for n in os.environ.get("BENCH_WORKERS", "1,3").split(",")]
+    _proc.raise_fd_limit(4096)
+    workdir = Path(tempfile.mkdtemp(prefix="obrolan-bench-nodes-"))
+    results: dict[int, dict[str, SweepResult]] = {}
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        try:
+            for workers in counts:
+                results[workers] = bench_workers(runner, config, workdir, workers)
+            base = bench_baseline(runner, config, workdir)
+        except BaseException:
+            print(f"bench: failed; server logs kept in {workdir}", file=sys.stderr)
+            raise
+    shutil.rmtree(workdir, ignore_errors=True)
+    first = counts[0]
+    print(
+        "\nobrolan on PostgreSQL + Redis: the highest offered rate with nothing lost and"
+        " p99 < 100 ms; scale = against the first worker count, ratio = to the baseline"
+    )
+    print(f"{'':4}{'scenario':10}{'workers':>8}{'rate/s':>9}{'scale':>8}{'ratio':>8}")
+    for scenario in sorted(base):
+        for workers in counts:
+            rate = _rate(results[workers].get(scenario))
+            one = _rate(results[first].get(scenario)) or 1.0
+            ratio = rate / (_rate(base.get(scenario)) or 1.0)
+            print(f"{'':4}{scenario:10}{workers:>8}{rate:>9.0f}{rate / one:>8.2f}{ratio:>8.2f}")
+        print(f"{'':4}{scenario:10}{'baseline':>8}{_rate(base.get(scenario)):>9.0f}")
+    for scenario in sorted(base):
+        line = " ".join(
+            f"w{workers}_rate={_rate(results[workers].get(scenario)):.0f}" for workers in counts
+        )
+        print(f"{scenario} {line} baseline_rate={_rate(base.get(scenario)):.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
