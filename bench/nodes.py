@@ -80,9 +80,11 @@ def main() -> int:
     for scenario in sorted(base):
         for workers in counts:
             rate = _rate(results[workers].get(scenario))
-            one = _rate(results[first].get(scenario)) or 1.0
-            ratio = rate / (_rate(base.get(scenario)) or 1.0)
-            print(f"{'':4}{scenario:10}{workers:>8}{rate:>9.0f}{rate / one:>8.2f}{ratio:>8.2f}")
+            one = _rate(results[first].get(scenario))
+            base_rate = _rate(base.get(scenario))
+            scale = f"{rate / one:.2f}" if one else "-"  # nothing passed with one: no scale
+            ratio = f"{rate / base_rate:.2f}" if base_rate else "-"
+            print(f"{'':4}{scenario:10}{workers:>8}{rate:>9.0f}{scale:>8}{ratio:>8}")
         print(f"{'':4}{scenario:10}{'baseline':>8}{_rate(base.get(scenario)):>9.0f}")
     for scenario in sorted(base):
         line = " ".join(
