@@ -13,6 +13,7 @@ machine the scaling factor is a floor, not a ceiling. Settings as `make bench`
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 import sys
@@ -34,6 +35,18 @@ def _rate(result: SweepResult | None) -> float:
 
 
 def bench_workers(
+    runner: asyncio.Runner, config: BenchConfig, workdir: Path, workers: int
+) -> dict[str, SweepResult]:
+    """S1 and S2, each against a fresh server and database: a scenario's failing steps
+    leave a backlog (queued sends, a busy PostgreSQL) that would fail the next one's."""
+    results: dict[str, SweepResult] = {}
+    for scenario in sorted(config.scenarios & {"S1", "S2"}):
+        alone = dataclasses.replace(config, scenarios=frozenset({scenario}))
+        results |= _bench_one_server(runner, alone, workdir, workers)
+    return results
+
+
+def _bench_one_server(
     runner: asyncio.Runner, config: BenchConfig, workdir: Path, workers: int
 ) -> dict[str, SweepResult]:
     postgres_url = os.environ.get(
