@@ -35,9 +35,11 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-## bench: S1 (DM pairs) and S2 (big room) against obrolan and the no-persistence baseline
+## bench: S1 (DM pairs), S2 (big room), S3 (idle sockets) against obrolan and the baseline,
+## then S1 and S2 on PostgreSQL + Redis with 1 and 3 workers (skipped without them)
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.nodes
 
 ## bench-nodes: S1 and S2 against obrolan on PostgreSQL + Redis with 1 and 3 worker processes
 bench-nodes: $(TEST_STAMP)

@@ -166,6 +166,11 @@ def obrolan_on_postgres(
     return Server(label, command, env, port, log_path, cwd=data_dir)
 
 
+def ping_postgres(postgres_url: str) -> None:
+    """Raise when the PostgreSQL server does not answer."""
+    _admin(postgres_url, "SELECT 1")
+
+
 def drop_database(postgres_url: str, server: Server) -> None:
     """Remove the database `obrolan_on_postgres` made for `server`."""
     name = server.env["OBROLAN_DATABASE_URL"].rpartition("/")[2]

@@ -16,11 +16,14 @@ import asyncio
 import dataclasses
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import uvloop
+from redis import Redis
+from redis.exceptions import RedisError
 
 from bench import _proc, _servers
 from bench._cast import prepare_obrolan
@@ -69,8 +72,28 @@ def _bench_one_server(
         _servers.drop_database(postgres_url, server)
 
 
+def _services_answer(postgres_url: str, redis_url: str) -> str | None:
+    """Why the PostgreSQL + Redis run cannot happen here, or None when it can."""
+    try:
+        _servers.ping_postgres(postgres_url)
+    except (OSError, subprocess.CalledProcessError):
+        return f"no PostgreSQL answers at {postgres_url}"
+    try:
+        Redis.from_url(redis_url, socket_connect_timeout=2).ping()
+    except RedisError:
+        return f"no Redis answers at {redis_url}"
+    return None
+
+
 def main() -> int:
     config = BenchConfig.from_env()
+    why_not = _services_answer(
+        os.environ.get("BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
+        os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+    )
+    if why_not is not None:
+        print(f"bench-nodes: skipped: {why_not}", file=sys.stderr)
+        return 0
     counts = [int(n) for n in os.environ.get("BENCH_WORKERS", "1,3").split(",")]
     _proc.raise_fd_limit(4096)
     workdir = Path(tempfile.mkdtemp(prefix="obrolan-bench-nodes-"))
