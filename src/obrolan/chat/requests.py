@@ -23,7 +23,6 @@ from obrolan.chat.memberships import change_memberships
 from obrolan.chat.rules import Kind, Role, State, may_accept_request
 from obrolan.chat.store import MembershipRow, RoomRow
 from obrolan.chat.views import room_view
-from obrolan.db import Database
 from obrolan.errors import NotFound
 from obrolan.profile.fields import SharedProfile
 from obrolan.realtime.stream import EventStream, Transaction
@@ -32,8 +31,7 @@ _NO_REQUEST = "no message request of yours in this room"
 
 
 class MessageRequests:
-    def __init__(self, db: Database, stream: EventStream, data_keys: DataKeys) -> None:
-        self.db = db
+    def __init__(self, stream: EventStream, data_keys: DataKeys) -> None:
         self.stream = stream
         self.data_keys = data_keys
 

@@ -68,7 +68,7 @@ class ChatService:
         self.data_keys = data_keys
         self.clock = clock
         self.writer = MessageWriter(stream, data_keys, clock, metrics)
-        self.requests = MessageRequests(db, stream, data_keys)
+        self.requests = MessageRequests(stream, data_keys)
         stream.register_hydrator("message.", self._hydrate_message_events)
 
     async def start(self) -> None:

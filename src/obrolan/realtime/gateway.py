@@ -102,13 +102,9 @@ class Gateway:
             if not isinstance(frame, dict) or frame.get("type") != "hello":
                 raise Invalid("the first frame must be hello", field="type")
             token = frame.get("token")
-            since = frame.get("since")
             if not isinstance(token, str) or not token or len(token) > 512:
                 raise Invalid("hello needs a token", field="token")
-            if since is not None and not _is_position(since):
-                raise Invalid(
-                    "since is a stream position (an integer from 0 to 2^63 - 1)", field="since"
-                )
+            since = _position(frame, "since")
         except (TimeoutError, Disconnected):
             await self._close(CLOSE_NO_HELLO)
             return None
@@ -160,10 +156,11 @@ class Gateway:
                 Unauthenticated("the token is unknown or was revoked"),
                 CLOSE_UNAUTHENTICATED,
             )
-        elif since is not None and since > max(high_water, head):
+        elif since is not None and since > high_water:
+            # high_water >= head: read after it, and every position comes from it.
             refusal = (
                 Invalid(
-                    f"since is past the stream head ({max(high_water, head)}): reconnect"
+                    f"since is past the stream head ({high_water}): reconnect"
                     " without since and load history over REST",
                     field="since",
                     type_slug="since-ahead",
@@ -290,7 +287,9 @@ class Gateway:
     async def _dispatch(self, conn: Connection, frame: dict[str, Any]) -> None:
         request_id = frame.get("id")
         if request_id is not None and not (
-            isinstance(request_id, int) or (isinstance(request_id, str) and len(request_id) <= 64)
+            # JSON true/false are Python ints: an id is a number or a short string, not a flag.
+            (isinstance(request_id, int) and not isinstance(request_id, bool))
+            or (isinstance(request_id, str) and len(request_id) <= 64)
         ):
             self._reply_error(None, Invalid("id is a string of at most 64 characters", field="id"))
             return
@@ -424,14 +423,9 @@ def _position(frame: dict[str, Any], field: str) -> int | None:
     value = frame.get(field)
     if value is None:
         return None
-    if not _is_position(value):
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= POSITION_MAX:
         raise Invalid(f"{field} is a stream position (an integer from 0 to 2^63 - 1)", field=field)
-    assert isinstance(value, int)
     return value
-
-
-def _is_position(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= POSITION_MAX
 
 
 def _utf8_length(text: str) -> int:

@@ -236,6 +236,8 @@ class Hub:
 class LocalBroker:
     """The embedded broker: hands events straight to this process's hub."""
 
+    needs_after = False
+
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
 

@@ -66,6 +66,9 @@ def undelivered(batch: Sequence[Published], delivered_up_to: int) -> list[Publis
 
 
 class RedisBroker:
+    # A node tells from `after` that it missed a batch (see the module docstring).
+    needs_after = True
+
     def __init__(
         self, url: str, channel: str, hub: Hub, stream: EventStream, metrics: Metrics
     ) -> None:

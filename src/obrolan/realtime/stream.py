@@ -65,13 +65,17 @@ def frame_room(room_id: str | None, data: dict[str, Any]) -> str | None:
 class Broker(Protocol):
     """Fan-out of committed events to the sockets of every node (obrolan.realtime.hub)."""
 
+    # Whether `publish` uses `after`: reading it costs a query under the order lock.
+    needs_after: bool
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
 
     async def publish(self, batch: Sequence[Published], after: int | None) -> None:
         """One committed batch, in position order. `after` is the newest position
-        committed before it (None where one process is the only writer)."""
+        committed before it (None where one process is the only writer, or where the
+        broker does not need it)."""
 
     def broadcast_ephemeral(
         self, room_ids: Iterable[str], frame: str, *, exclude_user: str | None = None
@@ -96,6 +100,8 @@ class Transaction:
     committed: list[Callable[[], None]] = field(default_factory=list)
     # Holds the order lock (PostgreSQL): released once the events are published.
     ordered: bool = False
+    # Read `after` under the order lock (only the broker that uses it needs the query).
+    needs_after: bool = False
     # The newest position committed before this transaction's events.
     after: int | None = None
 
@@ -128,7 +134,8 @@ class Transaction:
             if self.conn.dialect.name != "sqlite":
                 self.ordered = True  # set first: a failed attempt is released all the same
                 await store.take_order_lock(self.conn)
-                self.after = await store.committed_head(self.conn)
+                if self.needs_after:
+                    self.after = await store.committed_head(self.conn)
             positions = await store.allocate_positions(self.conn, len(self.pending))
             rows = [
                 {
@@ -150,16 +157,7 @@ class Transaction:
 
     def published(self) -> list[Published]:
         return [
-            Published(
-                position=pos,
-                kind=ev.kind,
-                room_id=ev.room_id,
-                target_user_id=ev.target_user_id,
-                frame=dumps(
-                    event_frame(pos, ev.kind, frame_room(ev.room_id, ev.data), self.now, ev.data)
-                ),
-                data=ev.data,
-            )
+            _published(pos, ev.kind, ev.room_id, ev.target_user_id, self.now, ev.data)
             for pos, ev in self.appended
         ]
 
@@ -189,7 +187,7 @@ class EventStream:
         still commit (ARCHITECTURE 1).
         """
         async with self.db.write_lock, self.db.writer() as conn:
-            tx = Transaction(conn, self.clock.now())
+            tx = Transaction(conn, self.clock.now(), needs_after=self.broker.needs_after)
             try:
                 async with conn.begin():
                     yield tx
@@ -268,18 +266,23 @@ class EventStream:
             payload = hydrated.get(r.position)
             if payload is None:
                 payload = orjson.loads(r.payload) if r.payload else {}
-            room = frame_room(r.room_id, payload)
             out.append(
-                Published(
-                    position=r.position,
-                    kind=r.kind,
-                    room_id=r.room_id,
-                    target_user_id=r.target_user_id,
-                    frame=dumps(event_frame(r.position, r.kind, room, r.created_at, payload)),
-                    data=payload,
-                )
+                _published(r.position, r.kind, r.room_id, r.target_user_id, r.created_at, payload)
             )
         return out
+
+
+def _published(
+    position: int,
+    kind: str,
+    room_id: str | None,
+    target_user_id: str | None,
+    created_at: datetime,
+    data: dict[str, Any],
+) -> Published:
+    """An event as the broker carries it, its frame serialised here (live or replayed alike)."""
+    frame = dumps(event_frame(position, kind, frame_room(room_id, data), created_at, data))
+    return Published(position, kind, room_id, target_user_id, frame, data)
 
 
 async def _release_order_lock(conn: AsyncConnection) -> None:
