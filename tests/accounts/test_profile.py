@@ -8,6 +8,7 @@ from obrolan.accounts.models import users
 from obrolan.clock import FakeClock
 from tests.accounts.conftest import MakePerson
 from tests.support.factories import register
+from tests.support.outbound import SmsGatewayStandIn, SmtpServer
 from tests.support.server import RunningServer
 
 
@@ -40,9 +41,27 @@ async def test_f1_me_shows_my_own_fields(server: RunningServer, person: MakePers
 
 
 async def test_r8_profile_fields_can_be_changed_and_removed(
-    server: RunningServer, person: MakePerson
+    mailing_server: RunningServer,
+    smtp: SmtpServer,
+    sms_gateway: SmsGatewayStandIn,
+    person: MakePerson,
 ) -> None:
+    server = mailing_server
     ani = await person(server, "ani", email="ani@contoh.id")
+
+    async def indexes() -> tuple[bytes | None, bytes | None]:
+        async with server.services.db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(users.c.email_index, users.c.phone_index).where(users.c.id == ani.id)
+                )
+            ).one()
+        return row.email_index, row.phone_index
+
+    keyring = server.services.keyring
+    verified = await ani.http.post("/api/v1/me/email/verify", json={"code": await smtp.code(1)})
+    assert verified.status_code == 200 and verified.json()["email_verified"], verified.text
+    assert await indexes() == (keyring.blind_index("email", "ani@contoh.id"), None)
     changed = await ani.http.patch(
         "/api/v1/me",
         json={
@@ -55,6 +74,11 @@ async def test_r8_profile_fields_can_be_changed_and_removed(
     assert changed.json()["display_name"] == "Ani Rahayu"
     assert changed.json()["email"] == "ani.r@contoh.id"
     assert changed.json()["phone"] == "+628111111111"
+    code = await sms_gateway.code(1)
+    verified = await ani.http.post("/api/v1/me/phone/verify", json={"code": code})
+    assert verified.status_code == 200 and verified.json()["phone_verified"], verified.text
+
+    assert await indexes() == (None, keyring.blind_index("phone", "+628111111111"))
 
     # Fields not sent stay; null removes email or phone.
     removed = (await ani.http.patch("/api/v1/me", json={"phone": None})).json()
@@ -62,15 +86,9 @@ async def test_r8_profile_fields_can_be_changed_and_removed(
     assert removed["email"] == "ani.r@contoh.id" and removed["display_name"] == "Ani Rahayu"
     assert (await ani.http.get("/api/v1/me")).json() == removed
 
-    # The blind indexes follow: the old email and the removed phone no longer find Ani,
-    # and the new email finds no one until Ani confirms it with its code (F1).
-    async with server.services.db.read() as conn:
-        row = (
-            await conn.execute(
-                select(users.c.email_index, users.c.phone_index).where(users.c.id == ani.id)
-            )
-        ).one()
-    assert row.email_index is None and row.phone_index is None
+    # The blind indexes follow: the old verified email and the removed verified phone no
+    # longer find Ani, and the new email finds no one until Ani confirms it with its code (F1).
+    assert await indexes() == (None, None)
 
 
 async def test_f1_profile_update_refuses_bad_fields(

@@ -6,8 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts import store
 from obrolan.accounts.keys import DataKeys, aad, open_text
-from obrolan.accounts.store import IndexColumn, UserRow
-from obrolan.crypto import KeyRing
+from obrolan.accounts.store import UserRow
 from obrolan.errors import NotFound
 
 
@@ -31,21 +30,3 @@ async def totp_secret(data_keys: DataKeys, conn: AsyncConnection, user: UserRow)
         return None
     key = await data_keys.get(conn, user.id)
     return open_text(key, user.totp_secret_enc, aad("users", "totp_secret_enc", user.id))
-
-
-async def free_index(
-    keyring: KeyRing, conn: AsyncConnection, kind: str, value: str | None, owner_id: str
-) -> bytes | None:
-    """The blind index to store with an email or phone, or None when another account holds it.
-
-    R18: the answer must not tell whether someone else has this address, so a taken
-    one is kept (sealed, shown only to this person) but not indexed: it does not find
-    this account, and its holder keeps it. Until addresses are verified by a code,
-    the first account to enter one is the one it finds (docs/api.md).
-    """
-    if value is None:
-        return None
-    index = keyring.blind_index(kind, value)
-    column: IndexColumn = "email_index" if kind == "email" else "phone_index"
-    holder = await store.holder_of_index(conn, column, index)
-    return index if holder is None or holder == owner_id else None

@@ -23,7 +23,6 @@ from obrolan.accounts.verification import Addresses
 from obrolan.accounts.views import account_view, public_view, seal_user_field
 from obrolan.clock import Clock
 from obrolan.config import Settings
-from obrolan.crypto import KeyRing
 from obrolan.db import Database
 from obrolan.errors import NotFound
 from obrolan.profile import fields as profiles
@@ -37,7 +36,6 @@ class ProfileActions:
         db: Database,
         stream: EventStream,
         data_keys: DataKeys,
-        keyring: KeyRing,
         clock: Clock,
         actions: ActionThrottle,
         addresses: Addresses,
@@ -46,7 +44,6 @@ class ProfileActions:
         self.db = db
         self.stream = stream
         self.data_keys = data_keys
-        self.keyring = keyring
         self.clock = clock
         self.actions = actions
         self.addresses = addresses

@@ -113,7 +113,7 @@ class AccountsService:
             settings, stream, data_keys, keyring, self.actions, notifications
         )
         self.profile = ProfileActions(
-            settings, db, stream, data_keys, keyring, clock, self.actions, self.addresses
+            settings, db, stream, data_keys, clock, self.actions, self.addresses
         )
         self.two_step = TwoStepSignIn(
             db, stream, data_keys, self.passwords, self.throttle, clock, settings.default_language

@@ -19,7 +19,6 @@ from obrolan.accounts.models import (
 from obrolan.accounts.records import ContactSettings
 from obrolan.accounts.rules import SessionCutoffs
 
-IndexColumn = Literal["email_index", "phone_index"]
 Channel = Literal["email", "phone"]
 
 
@@ -115,12 +114,6 @@ async def username_taken(conn: AsyncConnection, username: str) -> bool:
     """Closed accounts keep their username (R3 keeps the row 90 days after closing)."""
     found = await conn.execute(select(users.c.id).where(users.c.username == username))
     return found.first() is not None
-
-
-async def holder_of_index(conn: AsyncConnection, column: IndexColumn, index: bytes) -> str | None:
-    """The id of the person whose email or phone has this blind index."""
-    found = await conn.execute(select(users.c.id).where(users.c[column] == index))
-    return found.scalar_one_or_none()
 
 
 async def user_by_verified_address(

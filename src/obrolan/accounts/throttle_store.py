@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Select, Table, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts.models import login_failures, throttled_actions
@@ -18,21 +18,22 @@ ActionScope = Literal[
 ]
 
 
+def _recent(table: Table, scope: str, key_hash: bytes, since: datetime, limit: int) -> Select[Any]:
+    """The times of the `limit` most recent rows of `scope` and `key_hash` after `since`."""
+    return (
+        select(table.c.at)
+        .where(table.c.scope == scope, table.c.key_hash == key_hash, table.c.at > since)
+        .order_by(table.c.at.desc())
+        .limit(max(limit, 1))
+    )
+
+
 # -- failed sign-ins -----------------------------------------------------------------
 async def recent_failures(
     conn: AsyncConnection, scope: FailureScope, key_hash: bytes, since: datetime, limit: int
 ) -> list[datetime]:
     """The times of the `limit` most recent failures after `since`, newest first."""
-    rows = await conn.execute(
-        select(login_failures.c.at)
-        .where(
-            login_failures.c.scope == scope,
-            login_failures.c.key_hash == key_hash,
-            login_failures.c.at > since,
-        )
-        .order_by(login_failures.c.at.desc())
-        .limit(max(limit, 1))
-    )
+    rows = await conn.execute(_recent(login_failures, scope, key_hash, since, limit))
     return [r[0] for r in rows]
 
 
@@ -62,16 +63,7 @@ async def recent_actions(
     conn: AsyncConnection, scope: ActionScope, key_hash: bytes, since: datetime, limit: int
 ) -> list[datetime]:
     """The times of the `limit` most recent actions after `since`, newest first."""
-    rows = await conn.execute(
-        select(throttled_actions.c.at)
-        .where(
-            throttled_actions.c.scope == scope,
-            throttled_actions.c.key_hash == key_hash,
-            throttled_actions.c.at > since,
-        )
-        .order_by(throttled_actions.c.at.desc())
-        .limit(max(limit, 1))
-    )
+    rows = await conn.execute(_recent(throttled_actions, scope, key_hash, since, limit))
     return [r[0] for r in rows]
 
 
