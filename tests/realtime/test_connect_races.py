@@ -108,7 +108,7 @@ async def test_r17_a_session_revoked_while_connecting_closes_its_socket(
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
 
 
-async def test_a_person_added_to_a_group_while_connecting_gets_its_messages(
+async def test_f2_a_person_added_to_a_group_while_connecting_gets_its_messages(
     server: RunningServer,
 ) -> None:
     owner = await make_user(server)
@@ -132,7 +132,7 @@ async def test_a_person_added_to_a_group_while_connecting_gets_its_messages(
             await ws.close()
 
 
-async def test_ready_is_the_first_frame_when_a_room_connects_at_once(
+async def test_f2_ready_is_the_first_frame_when_a_room_connects_at_once(
     server: RunningServer,
 ) -> None:
     people = [await make_user(server) for _ in range(40)]

@@ -157,7 +157,7 @@ async def test_typing_and_presence_reach_the_other_person_and_are_not_replayed(
     await replay.close()
 
 
-async def test_reconnecting_while_messages_keep_coming_gets_each_once_in_order(
+async def test_f2_reconnecting_while_messages_keep_coming_gets_each_once_in_order(
     server: RunningServer,
 ) -> None:
     """The seam between replay and live: sends race the reconnect, nothing is lost or doubled."""

@@ -114,7 +114,7 @@ class Member:
 
 
 @pytest.mark.timeout(300)
-async def test_killing_one_of_three_nodes_loses_no_acknowledged_message(
+async def test_f2_killing_one_of_three_nodes_loses_no_acknowledged_message(
     database_url: str, tmp_path: Path, redis_url: str
 ) -> None:
     postgres_only(database_url)

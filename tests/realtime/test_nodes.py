@@ -141,7 +141,7 @@ async def three_nodes(database_url: str, tmp_path: Path, redis_url: str) -> Any:
             await node.shutdown()
 
 
-async def test_three_nodes_deliver_every_message_once_in_one_order(
+async def test_f2_three_nodes_deliver_every_message_once_in_one_order(
     three_nodes: list[RunningServer],
 ) -> None:
     people = [await make_user(node) for node in three_nodes]
@@ -163,7 +163,7 @@ async def test_three_nodes_deliver_every_message_once_in_one_order(
     assert typing["user_id"] == people[0].id and typing["typing"] is True
 
 
-async def test_a_session_revoked_on_one_node_closes_its_socket_on_another(
+async def test_r17_a_session_revoked_on_one_node_closes_its_socket_on_another(
     three_nodes: list[RunningServer],
 ) -> None:
     node_a, node_b, _ = three_nodes

@@ -20,7 +20,7 @@ from tests.support.server import RunningServer, create_postgres_database, drop_p
 from tests.support.ws import WsClient
 
 
-async def test_since_past_every_position_handed_out_is_refused(server: RunningServer) -> None:
+async def test_f2_since_past_every_position_handed_out_is_refused(server: RunningServer) -> None:
     ani, budi = await make_user(server), await make_user(server)
     room = await make_direct(ani, budi)
     ack = await (await WsClient.open(server.ws_url, ani.token)).send_message(room["id"], "x")
@@ -96,7 +96,7 @@ async def _say(sender: User, room_id: str, body: str) -> int:
     return position
 
 
-async def test_after_restoring_an_older_backup_positions_still_only_grow(
+async def test_f2_after_restoring_an_older_backup_positions_still_only_grow(
     server: RunningServer, tmp_path: Path
 ) -> None:
     ani, budi = await make_user(server), await make_user(server)

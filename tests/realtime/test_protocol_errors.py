@@ -33,6 +33,7 @@ async def test_malformed_frames_get_errors_and_the_socket_survives(server: Runni
         '{"type": "receipt", "id": "x4", "room_id": "' + room["id"] + '", "read_up_to": -5}',
         '{"type": "typing", "id": "x5", "room_id": "' + room["id"] + '", "typing": "no"}',
         '{"type": "ping", "id": {"nested": true}}',
+        '{"type": "ping", "id": true}',
         "x" * (70 * 1024),
         # 22,000 characters, but 66,000 bytes: the limit counts bytes.
         '{"type": "ping", "id": "' + "\u20ac" * 22_000 + '"}',
