@@ -17,6 +17,7 @@ from obrolan.db import Database
 from obrolan.jobs import JobQueue, Worker
 from obrolan.notifications import Notifications, mail_sender, sms_sender
 from obrolan.ops.metrics import Metrics
+from obrolan.privacy.audit import AuditLog
 from obrolan.privacy.sweep import RetentionSweep
 from obrolan.profile.service import ProfileService
 from obrolan.realtime.hub import Hub, LocalBroker
@@ -43,6 +44,7 @@ class Services:
     notifications: Notifications
     job_worker: Worker
     retention_sweep: RetentionSweep
+    audit: AuditLog
 
     async def start(self) -> None:
         await self.stream.raise_floor()
@@ -63,6 +65,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
     keyring = KeyRing(load_or_create_kek(settings.kek, settings.resolved_kek_file))
     data_keys = DataKeys(keyring, clock)
+    audit = AuditLog(keyring, clock)
     metrics = Metrics()
     hub = Hub()
     stream = EventStream(db, LocalBroker(hub), clock)
@@ -105,4 +108,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         notifications,
         job_worker,
         retention_sweep,
+        audit,
     )
