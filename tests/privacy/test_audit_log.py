@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from sqlalchemy import delete, update
 
 from obrolan.clock import Clock
 from obrolan.crypto import KeyRing
 from obrolan.db import Database
-from obrolan.privacy.audit import ActorRole, AuditEvent, AuditLog
+from obrolan.privacy.audit import HIDDEN_UNTIL, ActorRole, AuditEvent, AuditLog
 from obrolan.privacy.models import audit_log
 
 ROUNDS = 20
@@ -62,5 +63,30 @@ async def test_r7_verify_names_an_edited_and_a_removed_entry(database_url: str) 
             await conn.execute(delete(audit_log).where(audit_log.c.seq == 4))
         broken = (await log.verify(db)).broken
         assert broken is not None and broken.seq == 5 and "missing" in broken.problem
+    finally:
+        await db.dispose()
+
+
+async def test_r7_a_person_sees_entries_about_them_except_those_under_a_legal_hold(
+    database_url: str,
+) -> None:
+    clock = Clock()
+    log = AuditLog(KeyRing(bytes(32)), clock)
+    db = Database(database_url)
+    now = clock.now()
+    later = (now + timedelta(days=30)).isoformat()
+    try:
+        async with db.writer() as conn, conn.begin():
+            await log.record(
+                conn,
+                AuditEvent("a.seen", "op", ActorRole.operator, "ani"),
+                AuditEvent("a.held", "op", ActorRole.operator, "ani", {HIDDEN_UNTIL: later}),
+                AuditEvent("a.other", "op", ActorRole.operator, "budi"),
+            )
+        async with db.read() as conn:
+            seen = await log.about(conn, "ani", now=now)
+            after_hold = await log.about(conn, "ani", now=now + timedelta(days=31))
+        assert [e.action for e in seen] == ["a.seen"]
+        assert [e.action for e in after_hold] == ["a.held", "a.seen"]
     finally:
         await db.dispose()

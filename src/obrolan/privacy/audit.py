@@ -29,6 +29,10 @@ from obrolan.ids import new_id
 from obrolan.privacy import store
 from obrolan.privacy.rules import GENESIS, AuditEntry, ChainBreak, entry_hash, first_break
 
+# In an entry's detail: an ISO-8601 time before which the person it is about does not
+# see it in their own audit view (a legal hold on a lawful access, R7).
+HIDDEN_UNTIL = "hidden_until"
+
 
 class ActorRole(StrEnum):
     person = "person"
@@ -109,6 +113,25 @@ class AuditLog:
         await store.insert_audit_entries(conn, entries)
         return entries
 
+    async def about(
+        self,
+        conn: AsyncConnection,
+        subject_id: str,
+        *,
+        now: datetime,
+        before_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """The entries about one person that they may see now, newest first.
+
+        An entry whose detail holds `hidden_until` (a lawful access under a legal hold)
+        is left out until that moment has passed.
+        """
+        entries = await store.audit_entries_about(
+            conn, subject_id, before_seq=before_seq, limit=limit
+        )
+        return [e for e in entries if not _hidden(e, now)]
+
     async def verify(self, db: Database) -> Verification:
         """Walk the whole chain; the first entry that breaks it, if any."""
         count = 0
@@ -134,3 +157,8 @@ class AuditLog:
             None if last is None else last.hash,
             broken,
         )
+
+
+def _hidden(entry: AuditEntry, now: datetime) -> bool:
+    until = orjson.loads(entry.detail).get(HIDDEN_UNTIL)
+    return isinstance(until, str) and datetime.fromisoformat(until) > now
