@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     # The pub/sub channels are named <redis_channel>:events and <redis_channel>:ephemeral,
     # so that several installations can share one Redis.
     redis_channel: str = Field(default="obrolan", min_length=1)
+    # How long a node's word on who is online lasts unless it renews it (every third of
+    # this): after a node dies, the others tell its people's rooms they went offline
+    # within about this long.
+    presence_ttl_seconds: int = Field(default=30, ge=1)
 
     # Checked at start, so a wrong value is one line naming the variable, not a
     # traceback (or, for the PRAGMA, SQL) later on.
