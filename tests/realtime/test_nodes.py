@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from websockets.exceptions import ConnectionClosed
 
 from obrolan.clock import Clock
@@ -28,7 +30,7 @@ from tests.support.nodes import (
     serve_nodes,
     start_nodes,
 )
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, free_port
 from tests.support.ws import WsClient, close_all_sockets
 
 SENDERS_PER_NODE = 6
@@ -415,3 +417,35 @@ async def test_f2_a_killed_node_s_people_go_offline_within_the_ttl(
         await close_all_sockets()
         for node in nodes:
             await node.shutdown()
+
+
+async def test_a_batch_whose_publish_failed_arrives_with_nothing_sent_after_it(
+    database_url: str, tmp_path: Path, redis_url: str
+) -> None:
+    """A publish that fails is followed by a tick: the other node reads the batch from
+    the database although no later batch ever shows it what it missed."""
+    postgres_only(database_url)
+    node_a, node_b = await start_nodes(2, database_url, tmp_path, redis_url, new_channel())
+    try:
+        ani, budi = await make_user(node_a, "ani"), await make_user(node_b, "budi")
+        room = await make_room(ani, members=[budi])
+        sender = await WsClient.open(node_a.ws_url, ani.token)
+        reader = await WsClient.open(node_b.ws_url, budi.token)
+        # Node A's publishing client, for this one send, reaches a port nothing listens
+        # on: the publish fails as with Redis away, and the batch stays committed.
+        broker = node_a.services.broker
+        working = broker._redis
+        broker._redis = Redis.from_url(
+            f"redis://127.0.0.1:{free_port()}", retry=Retry(NoBackoff(), 0)
+        )
+        try:
+            ack = await sender.send_message(room["id"], "published into the void")
+        finally:
+            away, broker._redis = broker._redis, working
+            await away.aclose()
+        assert ack["type"] == "ack"
+        got = await reader.recv_event("message.created", timeout=5)
+        assert got["position"] == ack["position"]
+    finally:
+        await node_a.shutdown()
+        await node_b.shutdown()

@@ -40,6 +40,8 @@ RECONNECT_SECONDS = 0.5
 # A publish that takes longer is given up (the batch is committed; nodes fill it in
 # from the database): every node's writer waits while it is under way.
 PUBLISH_TIMEOUT_SECONDS = 2.0
+# After a batch could not be published, how long until a tick tells the nodes about it.
+TICK_DELAY_SECONDS = 0.5
 # How long a stopping node waits for its last presence changes to go out.
 STOP_DRAIN_SECONDS = 2.0
 
@@ -110,6 +112,8 @@ class RedisBroker:
         self._ephemeral: asyncio.Queue[Callable[[], Awaitable[object]]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._reaping: dict[str, asyncio.Task[None]] = {}
+        self._tick: asyncio.Task[None] | None = None
+        self._tick_due = False
 
     async def start(self) -> None:
         async with self.stream.db.read() as conn:
@@ -134,6 +138,8 @@ class RedisBroker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(left), STOP_DRAIN_SECONDS)
         tasks = [*self._tasks, *self._reaping.values()]
+        if self._tick is not None:
+            tasks.append(self._tick)
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -146,8 +152,34 @@ class RedisBroker:
     async def publish(self, batch: Sequence[Published], after: int | None) -> None:
         try:
             await self._redis.publish(self.events_channel, encode_batch(batch, after))
-        except Exception as exc:  # committed already: the next batch or reconnect fills in
+        except Exception as exc:  # committed already: the next batch or a tick fills in
             log.warning("could not publish to Redis", error=str(exc))
+            self._schedule_tick()
+
+    def _schedule_tick(self) -> None:
+        """Tell the nodes soon that batches were committed, even if nothing else is.
+
+        The next batch's `after` would show them what they missed, but on a quiet
+        installation the next batch may be far off. So a tick follows: an empty batch
+        whose `after` is the newest committed position, read once it is sent, and so
+        covering every batch whose publish failed before it. One tick at a time: a
+        failure while one waits is covered by it; one that fails is sent again.
+        """
+        self._tick_due = True
+        if self._tick is None or self._tick.done():
+            self._tick = asyncio.create_task(self._send_tick(), name="obrolan-broker-tick")
+
+    async def _send_tick(self) -> None:
+        while self._tick_due:
+            await asyncio.sleep(TICK_DELAY_SECONDS)
+            self._tick_due = False
+            try:
+                async with self.stream.db.read() as conn:
+                    head = await self.stream.head(conn)
+                await self._redis.publish(self.events_channel, encode_batch([], head))
+            except Exception as exc:
+                log.warning("could not publish a tick to Redis", error=str(exc))
+                self._tick_due = True
 
     def broadcast_ephemeral(
         self, room_ids: Iterable[str], frame: str, *, exclude_user: str | None = None
