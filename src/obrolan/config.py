@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     # The pub/sub channels are named <redis_channel>:events and <redis_channel>:ephemeral,
     # so that several installations can share one Redis.
     redis_channel: str = Field(default="obrolan", min_length=1)
+    # How long a node's word on who is online lasts unless it renews it (every third of
+    # this): after a node dies, the others tell its people's rooms they went offline
+    # within about this long.
+    presence_ttl_seconds: int = Field(default=30, ge=1)
 
     # -- privacy promises (docs/privacy.md): what this deployment promises, in numbers --
     # The enforcement (sweeps, deadlines, erasure) and the policy text read these; start

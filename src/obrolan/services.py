@@ -71,7 +71,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     stream = EventStream(db, LocalBroker(hub), clock)
     broker: Broker = stream.broker
     if settings.broker == "redis":
-        broker = RedisBroker(settings.redis_url, settings.redis_channel, hub, stream, metrics)
+        broker = RedisBroker(
+            settings.redis_url,
+            settings.redis_channel,
+            hub,
+            stream,
+            metrics,
+            presence_ttl_seconds=settings.presence_ttl_seconds,
+        )
         stream.set_broker(broker)
     jobs = JobQueue(db, stream, clock)
     notifications = Notifications(
