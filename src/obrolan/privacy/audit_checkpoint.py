@@ -26,7 +26,7 @@ from obrolan.realtime.stream import EventStream
 CHECKPOINT_KIND = "audit.checkpoint"
 CHECKPOINT_EVENT = "audit checkpoint"
 
-log = structlog.get_logger("obrolan.privacy.audit")
+LOGGER = "obrolan.privacy.audit"
 
 
 def checkpoint_key(start: datetime) -> str:
@@ -81,7 +81,9 @@ class AuditCheckpoints:
     async def checkpoint(self, **extra: object) -> Head:
         """Write the head to the log output as `audit checkpoint`; the head."""
         head = await self.audit.head(self.db)
-        log.info(
+        # Looked up per call (once an hour): a logger cached at first use would keep the
+        # configuration of that moment, and a test's capture would never see the event.
+        structlog.get_logger(LOGGER).info(
             CHECKPOINT_EVENT,
             seq=head.seq,
             hash=None if head.hash is None else head.hash.hex(),
