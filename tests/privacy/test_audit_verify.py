@@ -16,6 +16,7 @@ import structlog
 from sqlalchemy import delete, insert, select, update
 
 from obrolan.db import Database
+from obrolan.privacy.audit import ActorRole, AuditEvent
 from obrolan.privacy.audit_checkpoint import CHECKPOINT_EVENT
 from obrolan.privacy.models import audit_log
 from tests.support.factories import login, make_user
@@ -168,3 +169,34 @@ async def test_r7_the_checkpoint_job_writes_the_head_to_the_log(
     assert event["entries"] == head.entries == 1
     assert event["log_level"] == "info"
     assert verified.returncode == 0, verified.stderr
+
+
+async def test_r7_an_entry_swapped_in_from_another_copy_of_the_chain_fails_verify(
+    server: RunningServer, tamper: Database
+) -> None:
+    """Each entry alone is genuine (hashed with the key), but the one after it was chained
+    to a different entry: only the link to the previous hash shows the splice."""
+    audit = server.services.audit
+
+    async def step(n: int) -> None:
+        async with tamper.write() as conn:
+            await audit.record(
+                conn, AuditEvent("test.step", None, ActorRole.system, None, {"n": n})
+            )
+
+    for n in range(4):
+        await step(n)
+    [original] = [r for r in await _rows(tamper) if r["seq"] == 3]
+    async with tamper.write() as conn:  # an older copy: from entry 3 on, another history
+        await conn.execute(delete(audit_log).where(audit_log.c.seq >= 3))
+    for n in range(10, 12):
+        await step(n)
+    assert _obrolan(server, "audit", "verify").returncode == 0
+    async with tamper.write() as conn:
+        await conn.execute(delete(audit_log).where(audit_log.c.seq == 3))
+        await conn.execute(insert(audit_log).values(**original))
+
+    seq, entry_id, problem = _broken_at(_obrolan(server, "audit", "verify"))
+
+    [fourth] = [r for r in await _rows(tamper) if r["seq"] == 4]
+    assert (seq, entry_id) == (4, fourth["id"]) and "does not follow" in problem
