@@ -88,7 +88,10 @@ class Checkpoint:
         seq_text, sep, hex_text = text.strip().partition(":")
         if not sep or not seq_text.isdigit() or int(seq_text) < 1:
             raise ValueError(f"{text!r} is not SEQ:HEX (e.g. 42:9f86d0...)")
-        digest = bytes.fromhex(hex_text)
+        try:
+            digest = bytes.fromhex(hex_text)
+        except ValueError:
+            digest = b""
         if len(digest) != 32:
             raise ValueError(f"{text!r}: the hash must be 64 hex digits")
         return cls(int(seq_text), digest)
