@@ -160,6 +160,9 @@ class Settings(BaseSettings):
     # Who answers for the data (the policy text and the emails name them).
     privacy_operator_name: str = Field(default="the operator of this obrolan server", min_length=1)
     privacy_operator_contact: str = ""
+    # R7: how often the audit log's head (seq and hash) is written to the log output, as
+    # evidence kept outside the database that a cut-short table cannot match.
+    audit_checkpoint_seconds: int = Field(default=3600, ge=60)
 
     # Checked at start, so a wrong value is one line naming the variable, not a
     # traceback (or, for the PRAGMA, SQL) later on.

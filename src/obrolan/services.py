@@ -18,6 +18,8 @@ from obrolan.jobs import JobQueue, Worker
 from obrolan.notifications import Notifications, mail_sender, sms_sender
 from obrolan.ops.metrics import Metrics
 from obrolan.privacy.audit import AuditLog
+from obrolan.privacy.audit_checkpoint import AuditCheckpoints
+from obrolan.privacy.lawful_access import LawfulAccessService
 from obrolan.privacy.sweep import RetentionSweep
 from obrolan.profile.service import ProfileService
 from obrolan.realtime.hub import Hub, LocalBroker
@@ -45,12 +47,15 @@ class Services:
     job_worker: Worker
     retention_sweep: RetentionSweep
     audit: AuditLog
+    lawful_access: LawfulAccessService
+    audit_checkpoints: AuditCheckpoints
 
     async def start(self) -> None:
         await self.stream.raise_floor()
         await self.broker.start()
         await self.chat.start()
         await self.retention_sweep.schedule_first()
+        await self.audit_checkpoints.schedule_first()
         self.job_worker.start()
 
     async def close(self) -> None:
@@ -65,7 +70,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
     keyring = KeyRing(load_or_create_kek(settings.kek, settings.resolved_kek_file))
     data_keys = DataKeys(keyring, clock)
-    audit = AuditLog(keyring, clock)
+    audit = AuditLog(keyring, clock, kept=timedelta(days=settings.privacy_log_days))
     metrics = Metrics()
     hub = Hub()
     stream = EventStream(db, LocalBroker(hub), clock)
@@ -84,10 +89,15 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     notifications = Notifications(
         settings, db, jobs, data_keys, clock, mail_sender(settings), sms_sender(settings)
     )
-    accounts = AccountsService(settings, db, stream, data_keys, keyring, clock, notifications)
+    accounts = AccountsService(
+        settings, db, stream, data_keys, keyring, clock, notifications, audit
+    )
     profile = ProfileService(db, stream, data_keys, max_decoding=max(1, os.cpu_count() or 1))
     chat = ChatService(settings, db, stream, data_keys, clock, metrics)
-    admin = AdminService(db, stream, data_keys, accounts)
+    admin = AdminService(db, stream, data_keys, accounts, audit)
+    lawful_access = LawfulAccessService(
+        stream, chat, audit, clock, kept=timedelta(days=settings.privacy_log_days)
+    )
     job_worker = Worker(
         jobs,
         poll_seconds=settings.jobs_poll_seconds,
@@ -96,6 +106,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     retention_sweep = RetentionSweep(settings, stream, jobs, accounts.session_lifetime, clock)
     retention_sweep.register(job_worker)
+    audit_checkpoints = AuditCheckpoints(settings, db, stream, jobs, audit, lawful_access, clock)
+    audit_checkpoints.register(job_worker)
     notifications.register(job_worker)
     return Services(
         settings,
@@ -116,4 +128,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         job_worker,
         retention_sweep,
         audit,
+        lawful_access,
+        audit_checkpoints,
     )

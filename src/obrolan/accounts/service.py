@@ -59,6 +59,7 @@ from obrolan.db import Database
 from obrolan.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from obrolan.ids import new_id
 from obrolan.notifications import Notifications
+from obrolan.privacy.audit import ActorRole, AuditEvent, AuditLog
 from obrolan.profile import fields as profiles
 from obrolan.realtime.stream import EventStream, Transaction
 
@@ -87,8 +88,11 @@ class AccountsService:
         keyring: KeyRing,
         clock: Clock,
         notifications: Notifications,
+        audit: AuditLog,
     ) -> None:
         self.settings = settings
+        # R7: sign-ins, failed sign-ins and password changes leave evidence.
+        self.audit = audit
         self.db = db
         self.stream = stream
         self.data_keys = data_keys
@@ -288,8 +292,14 @@ class AccountsService:
             secret = await totp_secret(self.data_keys, tx.conn, user) if user else None
         verified = await self.passwords.verify(user.password_hash if user else None, password)
         if user is None or not verified:
+            await self._sign_in_failed(user.id if user else None, "credentials")
             raise Unauthenticated(_WRONG_CREDENTIALS, type_slug="invalid-credentials")
-        totp_step = self.two_step.sign_in_step(user, secret, totp_code)
+        try:
+            totp_step = self.two_step.sign_in_step(user, secret, totp_code)
+        except Unauthenticated as exc:
+            if exc.type_slug == "totp-invalid":
+                await self._sign_in_failed(user.id, "totp")
+            raise
         rehashed = (
             await self.passwords.hash(password)
             if self.passwords.needs_rehash(user.password_hash)
@@ -332,6 +342,12 @@ class AccountsService:
             session = SessionInfo(session_id, device_name, tx.now, tx.now, current=True)
             own = await profiles.own_profile(tx.conn, key, user.id, self.settings.default_language)
             account = account_view(key, user, own)
+            await self.audit.record(
+                tx.conn,
+                AuditEvent(
+                    "auth.sign_in", user.id, ActorRole.person, user.id, {"session_id": session_id}
+                ),
+            )
         device = counted.device_token or self.throttle.issue_device_token(username)
         return SignIn(token, session, account, device)
 
@@ -381,6 +397,16 @@ class AccountsService:
                 if sid != principal.session_id
             ]
             await revoke(tx, user.id, others)
+            await self.audit.record(
+                tx.conn,
+                AuditEvent(
+                    "auth.password_changed",
+                    user.id,
+                    ActorRole.person,
+                    user.id,
+                    {"session_id": principal.session_id, "sessions_ended": len(others)},
+                ),
+            )
 
     # -- contact settings (F14, R18) -----------------------------------------------
     async def contact_settings(self, principal: Principal) -> ContactSettings:
@@ -401,6 +427,20 @@ class AccountsService:
         return updated
 
     # -- helpers ---------------------------------------------------------------------
+    async def _sign_in_failed(self, user_id: str | None, reason: str) -> None:
+        """Record a refused sign-in (R7, R17): about the person when the name is theirs.
+
+        Neither the name tried nor the address is written: the attempt was already counted
+        under their keyed hashes (throttle.py); the person sees that someone tried.
+        """
+        async with self.stream.transaction() as tx:
+            await self.audit.record(
+                tx.conn,
+                AuditEvent(
+                    "auth.sign_in_failed", None, ActorRole.person, user_id, {"reason": reason}
+                ),
+            )
+
     async def _me(self, principal: Principal) -> UserRow:
         async with self.db.read() as conn:
             return await require_user(conn, principal.user_id)

@@ -20,6 +20,7 @@ from obrolan.admin.rules import may_close_account, may_remove_room
 from obrolan.chat import store as chat_store
 from obrolan.db import Database
 from obrolan.errors import Forbidden, NotFound
+from obrolan.privacy.audit import ActorRole, AuditEvent, AuditLog
 from obrolan.realtime.hub import ROOM_REMOVED
 from obrolan.realtime.stream import EventStream, NewEvent
 
@@ -30,12 +31,20 @@ OPERATOR = Principal(user_id="", session_id="", is_admin=True)
 
 class AdminService:
     def __init__(
-        self, db: Database, stream: EventStream, data_keys: DataKeys, accounts: AccountsService
+        self,
+        db: Database,
+        stream: EventStream,
+        data_keys: DataKeys,
+        accounts: AccountsService,
+        audit: AuditLog,
     ) -> None:
         self.db = db
         self.stream = stream
         self.data_keys = data_keys
         self.accounts = accounts
+        # R7: every operator action, and every operator read of a person's data, is
+        # recorded in the transaction that does it.
+        self.audit = audit
 
     # -- accounts ----------------------------------------------------------------------
     async def list_accounts(
@@ -43,20 +52,25 @@ class AdminService:
     ) -> AccountPage:
         """Every account, open and closed, by username; `after` is the previous page's last."""
         _require_admin(principal)
-        async with self.db.read() as conn:
-            rows = await accounts_store.list_accounts(conn, after_username=after, limit=limit + 1)
+        async with self.stream.transaction() as tx:
+            rows = await accounts_store.list_accounts(
+                tx.conn, after_username=after, limit=limit + 1
+            )
             page = rows[:limit]
-            summaries = await self._summaries(conn, page)
+            summaries = await self._summaries(tx.conn, page)
+            await self._record_read(tx.conn, principal, [s.id for s in summaries], "account-list")
         return AccountPage(summaries, page[-1].username if len(rows) > limit else None)
 
     async def find_account(self, principal: Principal, username: str) -> AccountSummary:
         """The account with exactly this username, open or closed."""
         _require_admin(principal)
-        async with self.db.read() as conn:
-            row = await accounts_store.account_summary(conn, username=username.lower())
+        async with self.stream.transaction() as tx:
+            row = await accounts_store.account_summary(tx.conn, username=username.lower())
             if row is None:
                 raise NotFound("no account has this username", field="username")
-            return (await self._summaries(conn, [row]))[0]
+            found = (await self._summaries(tx.conn, [row]))[0]
+            await self._record_read(tx.conn, principal, [found.id], "account")
+        return found
 
     async def close_account(self, principal: Principal, user_id: str) -> AccountSummary:
         """Close an account: it can no longer sign in, its sessions end, its sockets close.
@@ -73,12 +87,26 @@ class AdminService:
             row = await accounts_store.account_summary(tx.conn, user_id=user_id)
             if row is None:
                 raise NotFound("no such person", field="user_id")
-            if row.closed_at is None:
+            closing = row.closed_at is None
+            if closing:
                 await accounts_store.close_user(tx.conn, user_id, tx.now)
                 await self.accounts.revoke_all_sessions(tx, user_id)
             row = await accounts_store.account_summary(tx.conn, user_id=user_id)
             assert row is not None
-            return (await self._summaries(tx.conn, [row]))[0]
+            closed = (await self._summaries(tx.conn, [row]))[0]
+            if closing:
+                await self.audit.record(
+                    tx.conn,
+                    AuditEvent(
+                        "operator.account_closed",
+                        principal.user_id or None,
+                        ActorRole.operator,
+                        user_id,
+                    ),
+                )
+            else:  # nothing changed, but the account was shown
+                await self._record_read(tx.conn, principal, [user_id], "account")
+        return closed
 
     # -- rooms -------------------------------------------------------------------------
     async def remove_room(self, principal: Principal, room_id: str) -> None:
@@ -105,8 +133,35 @@ class AdminService:
                         for uid in audience
                     )
                 )
+            await self.audit.record(
+                tx.conn,
+                AuditEvent(
+                    "operator.room_removed",
+                    actor,
+                    ActorRole.operator,
+                    detail={"room_id": room.id, "people": len(audience)},
+                ),
+            )
 
     # -- helpers -----------------------------------------------------------------------
+    async def _record_read(
+        self, conn: AsyncConnection, principal: Principal, shown: list[str], what: str
+    ) -> None:
+        """An operator read of personal data: one entry per person shown, so each sees it."""
+        await self.audit.record(
+            conn,
+            *(
+                AuditEvent(
+                    "operator.read",
+                    principal.user_id or None,
+                    ActorRole.operator,
+                    uid,
+                    {"what": what},
+                )
+                for uid in shown
+            ),
+        )
+
     async def _summaries(
         self, conn: AsyncConnection, rows: list[AccountSummaryRow]
     ) -> list[AccountSummary]:

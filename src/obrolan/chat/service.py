@@ -304,12 +304,7 @@ class ChatService:
     ) -> Page:
         async with self.db.read() as conn:
             room, _ = await self._member_room(conn, actor, room_id)
-            rows = await store.history(conn, room_id, before=before, after=after, limit=limit + 1)
-            has_more = len(rows) > limit
-            rows = rows[:limit] if after is not None else rows[-limit:] if has_more else rows
-            keys = await self.data_keys.get_many(conn, {r.sender_id for r in rows})
-            views = message_views(rows, keys)
-            reactions = await store.reactions_of(conn, [r.id for r in rows])
+            page = await self.room_page(conn, room_id, before=before, after=after, limit=limit)
             other = None
             if room.kind is Kind.DIRECT:
                 # A pending or declined recipient shows as "sent" to the sender, as
@@ -319,12 +314,35 @@ class ChatService:
                     m for m in await store.room_members(conn, room_id, states) if m.user_id != actor
                 ]
                 other = others[0] if others else None
-        for view in views:
-            view["reactions"] = reactions.get(view["id"], {})
+        for view in page.messages:
             if other is not None and view["sender_id"] == actor:
                 view["status"] = dm_status(
                     view["position"], other.delivered_up_to, other.read_up_to
                 )
+        return page
+
+    async def room_page(
+        self,
+        conn: AsyncConnection,
+        room_id: str,
+        *,
+        before: int | None,
+        after: int | None,
+        limit: int,
+    ) -> Page:
+        """A page of a room's messages with their reactions, oldest first, unchecked.
+
+        The caller has decided who may read it: `history` for a member, the lawful access
+        service for an operator under an approved request (R7); nobody else calls this.
+        """
+        rows = await store.history(conn, room_id, before=before, after=after, limit=limit + 1)
+        has_more = len(rows) > limit
+        rows = rows[:limit] if after is not None else rows[-limit:] if has_more else rows
+        keys = await self.data_keys.get_many(conn, {r.sender_id for r in rows})
+        views = message_views(rows, keys)
+        reactions = await store.reactions_of(conn, [r.id for r in rows])
+        for view in views:
+            view["reactions"] = reactions.get(view["id"], {})
         return Page(views, has_more)
 
     async def edit(self, actor: str, message_id: str, body: str) -> dict[str, Any]:

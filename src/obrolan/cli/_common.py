@@ -37,6 +37,10 @@ jobs_app = typer.Typer(
 app.add_typer(admin_app, name="admin")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(jobs_app, name="jobs")
+audit_app = typer.Typer(
+    help="Check the tamper-evident audit log.", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(audit_app, name="audit")
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Index, Integer, LargeBinary, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, LargeBinary, String, Table
 
 from obrolan.db import UTCDateTime, data, metadata, system
 from obrolan.db.base import Position
@@ -93,4 +93,71 @@ privacy_requests = Table(
     Column("due_at", UTCDateTime, nullable=True, info=system("privacy-request")),
     Index("ix_privacy_requests_user_id", "user_id"),
     Index("ix_privacy_requests_status_deadline_at", "status", "deadline_at"),
+)
+
+# A lawful access request (R7): the only way an operator reads a room's messages. Filed
+# by one operator with a reason and a legal basis for named rooms and a bounded window,
+# decided by a second; every step and every read is also in the audit log, which is the
+# evidence (these rows are the working state).
+lawful_access_requests = Table(
+    "lawful_access_requests",
+    metadata,
+    Column("id", String(26), primary_key=True, info=system("audit-log")),
+    # The operator who filed it, and who alone reads under it.
+    Column(
+        "requested_by",
+        String(26),
+        nullable=False,
+        info=data("user.unique_id", "essential.legal_obligation", "audit-log"),
+    ),
+    # Written by the operator: why, and under which law or order.
+    Column(
+        "reason",
+        String(2000),
+        nullable=False,
+        info=data("user.content", "essential.legal_obligation", "audit-log"),
+    ),
+    Column(
+        "legal_basis",
+        String(500),
+        nullable=False,
+        info=data("user.content", "essential.legal_obligation", "audit-log"),
+    ),
+    # When reading is allowed, once approved: at most 30 days.
+    Column("starts_at", UTCDateTime, nullable=False, info=system("audit-log")),
+    Column("ends_at", UTCDateTime, nullable=False, info=system("audit-log")),
+    # A legal hold: until then the people read about do not see the reads.
+    Column("hold_until", UTCDateTime, nullable=True, info=system("audit-log")),
+    # pending | approved | refused | expired
+    Column("status", String(16), nullable=False, info=system("audit-log")),
+    # The second operator who approved or refused it, and what they wrote.
+    Column(
+        "decided_by",
+        String(26),
+        nullable=True,
+        info=data("user.unique_id", "essential.legal_obligation", "audit-log"),
+    ),
+    Column("decided_at", UTCDateTime, nullable=True, info=system("audit-log")),
+    Column(
+        "decision_note",
+        String(2000),
+        nullable=True,
+        info=data("user.content", "essential.legal_obligation", "audit-log"),
+    ),
+    Column("created_at", UTCDateTime, nullable=False, info=system("audit-log")),
+    Index("ix_lawful_access_requests_status_ends_at", "status", "ends_at"),
+)
+
+# The rooms a lawful access request names: reading any other room is refused.
+lawful_access_rooms = Table(
+    "lawful_access_rooms",
+    metadata,
+    Column(
+        "request_id",
+        String(26),
+        ForeignKey("lawful_access_requests.id", ondelete="CASCADE"),
+        primary_key=True,
+        info=system("audit-log"),
+    ),
+    Column("room_id", String(26), primary_key=True, info=system("audit-log")),
 )

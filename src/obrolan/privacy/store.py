@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import Row, insert, select, text
+from sqlalchemy import Row, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.privacy.models import audit_log
@@ -88,3 +88,26 @@ async def audit_entries_about(
         query = query.where(audit_log.c.seq < before_seq)
     rows = await conn.execute(query.order_by(audit_log.c.seq.desc()).limit(limit))
     return [_entry(r) for r in rows]
+
+
+async def audit_count(conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.count()).select_from(audit_log))).scalar_one())
+
+
+async def newest_audit_entry(conn: AsyncConnection, action: str) -> AuditEntry | None:
+    """The newest entry with this action (the last `audit.pruned` marker)."""
+    row = (
+        await conn.execute(
+            select(audit_log)
+            .where(audit_log.c.action == action)
+            .order_by(audit_log.c.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else _entry(row)
+
+
+async def delete_audit_entries_through(conn: AsyncConnection, seq: int) -> int:
+    """Remove the oldest entries, up to and including `seq` (the retention rule, R5)."""
+    result = await conn.execute(delete(audit_log).where(audit_log.c.seq <= seq))
+    return result.rowcount or 0
