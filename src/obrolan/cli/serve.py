@@ -43,10 +43,13 @@ def version() -> None:
 
 @app.command()
 def migrate() -> None:
-    """Bring the database up to the newest schema (alembic upgrade head)."""
+    """Bring the database and its key store up to the newest schema (alembic upgrade head).
+
+    Keys kept in the database by an older version are moved into the key store (R4).
+    """
     settings = load_settings()
     with reported_errors(settings.resolved_database_url):
-        upgrade_sync(settings.resolved_database_url)
+        upgrade_sync(settings.resolved_database_url, keystore_url=settings.keystore_url)
     console.print(
         f"migrated {escape(redact(settings.resolved_database_url))} to the newest schema",
         soft_wrap=True,
@@ -96,7 +99,7 @@ def serve(
 
     with reported_errors(settings.resolved_database_url):
         if run_migrations:
-            upgrade_sync(settings.resolved_database_url)
+            upgrade_sync(settings.resolved_database_url, keystore_url=settings.keystore_url)
             log.info("migrated", database=redact(settings.resolved_database_url))
         else:
             # Fail here, in one line, rather than on the first request.
