@@ -36,16 +36,18 @@ _HEADER = struct.Struct(">8sBB8sI")
 HEADER_BYTES = _HEADER.size
 
 
-def encrypt_file(key: bytes, kind: int, source: BinaryIO, target: BinaryIO) -> None:
+def encrypt_file(
+    key: bytes, kind: int, source: BinaryIO, target: BinaryIO, chunk_bytes: int = CHUNK_BYTES
+) -> None:
     """Encrypt `source` (read to its end) into `target`."""
-    header = _HEADER.pack(MAGIC, VERSION, kind, os.urandom(8), CHUNK_BYTES)
+    header = _HEADER.pack(MAGIC, VERSION, kind, os.urandom(8), chunk_bytes)
     prefix = header[10:18]
     target.write(header)
     aead = AESGCM(key)
     index = 0
-    chunk = source.read(CHUNK_BYTES)
+    chunk = source.read(chunk_bytes)
     while True:
-        following = source.read(CHUNK_BYTES) if len(chunk) == CHUNK_BYTES else b""
+        following = source.read(chunk_bytes) if len(chunk) == chunk_bytes else b""
         final = not following
         target.write(aead.encrypt(_nonce(prefix, index), chunk, _aad(header, index, final)))
         if final:
