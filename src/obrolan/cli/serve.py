@@ -27,9 +27,11 @@ from obrolan.cli._common import (
 )
 from obrolan.config import Settings
 from obrolan.crypto import fingerprint, load_or_create_kek
+from obrolan.crypto.keystore import KeyStore
 from obrolan.db import Database
 from obrolan.db.migrate import upgrade_sync
 from obrolan.ops.logging import configure_logging
+from obrolan.services import keystore_location
 
 
 @app.command()
@@ -151,10 +153,13 @@ def worker_app() -> FastAPI:
 
 async def _check_database(settings: Settings) -> None:
     db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    keystore = KeyStore(keystore_location(settings))
     try:
         await db.ping()
+        await keystore.db.ping()
     finally:
         await db.dispose()
+        await keystore.dispose()
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
