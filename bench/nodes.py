@@ -13,7 +13,6 @@ machine the scaling factor is a floor, not a ceiling. Settings as `make bench`
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import shutil
 import subprocess
@@ -29,7 +28,7 @@ from bench import _proc, _servers
 from bench._cast import prepare_obrolan
 from bench._sweep import best
 from bench.loadgen import SweepResult
-from bench.run import BenchConfig, _measure, bench_baseline
+from bench.run import BenchConfig, _each_scenario_alone, _measure, bench_baseline
 
 
 def _rate(result: SweepResult | None) -> float:
@@ -42,11 +41,9 @@ def bench_workers(
 ) -> dict[str, SweepResult]:
     """S1 and S2, each against a fresh server and database: a scenario's failing steps
     leave a backlog (queued sends, a busy PostgreSQL) that would fail the next one's."""
-    results: dict[str, SweepResult] = {}
-    for scenario in sorted(config.scenarios & {"S1", "S2"}):
-        alone = dataclasses.replace(config, scenarios=frozenset({scenario}))
-        results |= _bench_one_server(runner, alone, workdir, workers)
-    return results
+    return _each_scenario_alone(
+        config, lambda alone: _bench_one_server(runner, alone, workdir, workers)
+    )
 
 
 def _bench_one_server(

@@ -133,11 +133,6 @@ class Settings(BaseSettings):
     # The largest profile photo upload (PUT /api/v1/me/photo), in place of the bound above.
     max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
 
-    # -- backups (R4, R5) --
-    privacy_backup_days: int = 90
-    privacy_erasure_deadline_days: int = 30
-    privacy_erasure_grace_days: int = 7
-
     # -- several nodes (docs/operations.md, "Several nodes") ----------------------------
     # local: events reach this process's sockets only. redis: every node's sockets, via
     # Redis pub/sub; needs PostgreSQL.
@@ -146,6 +141,32 @@ class Settings(BaseSettings):
     # The pub/sub channels are named <redis_channel>:events and <redis_channel>:ephemeral,
     # so that several installations can share one Redis.
     redis_channel: str = Field(default="obrolan", min_length=1)
+    # How long a node's word on who is online lasts unless it renews it (every third of
+    # this): after a node dies, the others tell its people's rooms they went offline
+    # within about this long.
+    presence_ttl_seconds: int = Field(default=30, ge=1)
+
+    # -- privacy promises (docs/privacy.md): what this deployment promises, in numbers --
+    # The enforcement (sweeps, deadlines, erasure) and the policy text read these; start
+    # refuses a combination that would break one promise to keep another.
+    # R3: a closed account's data is kept this long after closing, then erased.
+    privacy_closed_account_days: int = Field(default=90, ge=1)
+    # R4: erased data is gone this many days after the request, backups included.
+    privacy_erasure_deadline_days: int = Field(default=30, ge=1)
+    # Between an erasure request and the erasure itself, the person may change their mind.
+    privacy_erasure_grace_days: int = Field(default=7, ge=0)
+    # R5: encrypted backups and logs (the audit log, the security log) are kept this long.
+    privacy_backup_days: int = Field(default=90, ge=1)
+    privacy_log_days: int = Field(default=365, ge=1)
+    # R13: a data request is answered within this many days, and requests for access,
+    # rectification and restriction within this many hours (UU PDP Art. 32 and 41).
+    privacy_request_days: int = Field(default=14, ge=1)
+    privacy_urgent_request_hours: int = Field(default=72, ge=1)
+    # A finished export can be downloaded this long, then it is deleted.
+    privacy_export_hours: int = Field(default=72, ge=1)
+    # Who answers for the data (the policy text and the emails name them).
+    privacy_operator_name: str = Field(default="the operator of this obrolan server", min_length=1)
+    privacy_operator_contact: str = ""
 
     # Checked at start, so a wrong value is one line naming the variable, not a
     # traceback (or, for the PRAGMA, SQL) later on.
@@ -204,6 +225,25 @@ class Settings(BaseSettings):
             raise ValueError(
                 "OBROLAN_BROKER=redis is for several nodes on one PostgreSQL database;"
                 " SQLite serves one process (set OBROLAN_DATABASE_URL to postgresql+asyncpg://…)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _privacy_promises_hold(self) -> Self:
+        # The erasure runs when the grace period ends, at the latest one sweep later: both
+        # must fit in the erasure promise (R4), or a person would be erased late.
+        sweep_days = self.retention_sweep_seconds / 86_400
+        if self.privacy_erasure_grace_days + sweep_days >= self.privacy_erasure_deadline_days:
+            raise ValueError(
+                "OBROLAN_PRIVACY_ERASURE_GRACE_DAYS plus one retention sweep"
+                f" ({self.privacy_erasure_grace_days} days + {sweep_days:g} days) must be"
+                " shorter than OBROLAN_PRIVACY_ERASURE_DEADLINE_DAYS"
+                f" ({self.privacy_erasure_deadline_days} days): the erasure promise (R4)"
+            )
+        if self.privacy_urgent_request_hours > self.privacy_request_days * 24:
+            raise ValueError(
+                "OBROLAN_PRIVACY_URGENT_REQUEST_HOURS must not be longer than"
+                " OBROLAN_PRIVACY_REQUEST_DAYS: the urgent deadline is the shorter one (R13)"
             )
         return self
 

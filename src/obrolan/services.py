@@ -18,6 +18,7 @@ from obrolan.db import Database
 from obrolan.jobs import JobQueue, Worker
 from obrolan.notifications import Notifications, mail_sender, sms_sender
 from obrolan.ops.metrics import Metrics
+from obrolan.privacy.audit import AuditLog
 from obrolan.privacy.sweep import RetentionSweep
 from obrolan.profile.service import ProfileService
 from obrolan.realtime.hub import Hub, LocalBroker
@@ -45,6 +46,7 @@ class Services:
     notifications: Notifications
     job_worker: Worker
     retention_sweep: RetentionSweep
+    audit: AuditLog
 
     async def start(self) -> None:
         await self.stream.raise_floor()
@@ -67,12 +69,20 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     keyring = KeyRing(load_or_create_kek(settings.kek, settings.resolved_kek_file))
     keystore = KeyStore(keystore_location(settings))
     data_keys = DataKeys(keyring, keystore, clock)
+    audit = AuditLog(keyring, clock)
     metrics = Metrics()
     hub = Hub()
     stream = EventStream(db, LocalBroker(hub), clock)
     broker: Broker = stream.broker
     if settings.broker == "redis":
-        broker = RedisBroker(settings.redis_url, settings.redis_channel, hub, stream, metrics)
+        broker = RedisBroker(
+            settings.redis_url,
+            settings.redis_channel,
+            hub,
+            stream,
+            metrics,
+            presence_ttl_seconds=settings.presence_ttl_seconds,
+        )
         stream.set_broker(broker)
     jobs = JobQueue(db, stream, clock)
     notifications = Notifications(
@@ -110,6 +120,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         notifications,
         job_worker,
         retention_sweep,
+        audit,
     )
 
 

@@ -1,4 +1,4 @@
-"""R4: `obrolan migrate` moves the keys of a database from before 0008 into the key store.
+"""R4: `obrolan migrate` moves the keys of a database from before 0009 into the key store.
 
 A deployment that kept its wrapped keys in `user_keys` keeps every person's data
 readable through the move, and `user_keys` is gone afterwards.
@@ -38,7 +38,7 @@ async def _alembic(url: str, action: str, revision: str) -> None:
         await engine.dispose()
 
 
-async def _as_before_0008(url: str, keys: list[tuple[str, bytes, object]], tmp_path: Path) -> None:
+async def _as_before_0009(url: str, keys: list[tuple[str, bytes, object]], tmp_path: Path) -> None:
     """The database as 0007 left it: the wrapped keys in user_keys, no key store."""
     await _alembic(url, "downgrade", "0007_verification")
     engine = create_async_engine(url)
@@ -76,12 +76,16 @@ async def test_r4_migrate_moves_the_keys_of_a_0007_database_into_the_key_store(
     finally:
         await first.shutdown()
     assert len(keys) == 1
-    await _as_before_0008(database_url, keys, tmp_path)
+    await _as_before_0009(database_url, keys, tmp_path)
 
     # Plain alembic does not know the key store: it refuses to drop keys not copied.
+    # (To 0008 first: SQLite's DDL is not transactional under pysqlite, so a refusal
+    # after 0008 in the same run would leave 0008's tables without its version row.)
+    await _alembic(database_url, "upgrade", "0008_privacy")
     with pytest.raises(RuntimeError, match="obrolan migrate"):
         await _alembic(database_url, "upgrade", "head")
     assert "user_keys" in await _tables(database_url)
+    await _alembic(database_url, "downgrade", "0007_verification")
 
     env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("OBROLAN_")}
     env |= {"OBROLAN_DATABASE_URL": database_url, "OBROLAN_DATA_DIR": str(tmp_path)}

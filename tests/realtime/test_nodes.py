@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from websockets.exceptions import ConnectionClosed
 
 from obrolan.clock import Clock
@@ -28,7 +30,7 @@ from tests.support.nodes import (
     serve_nodes,
     start_nodes,
 )
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, free_port
 from tests.support.ws import WsClient, close_all_sockets
 
 SENDERS_PER_NODE = 6
@@ -315,3 +317,135 @@ async def test_r17_the_sixth_wrong_password_is_stopped_whichever_node_it_reaches
     async with three_nodes[1].http() as http:
         right = await http.post("/api/v1/sessions", json={"username": "dewi", "password": PASSWORD})
     assert right.status_code == 429
+
+
+async def _presence_before_typing(ws: WsClient, user_id: str, marker: str) -> list[str]:
+    """The presence statuses of `user_id` that reach `ws` before `marker`'s typing frame.
+
+    Redis hands each subscriber its messages in the order it ran the commands that
+    published them, so a typing frame published after a state was reached comes after
+    every presence frame published on the way to it.
+    """
+    statuses = []
+    async with asyncio.timeout(10):
+        while True:
+            frame = await ws.recv(10)
+            if frame.get("type") == "typing" and frame.get("user_id") == marker:
+                return statuses
+            if frame.get("type") == "presence" and frame.get("user_id") == user_id:
+                statuses.append(frame["status"])
+
+
+async def _wait_for_holders(
+    redis: Redis, node: RunningServer, user_id: str, want: set[str]
+) -> None:
+    """Until Redis counts `user_id` as held by exactly the nodes `want`."""
+    key = node.services.broker.presence.prefix + user_id
+    async with asyncio.timeout(10):
+        while True:
+            if {m.decode() for m in await redis.zrange(key, 0, -1)} == want:
+                return
+            await asyncio.sleep(0.02)
+
+
+async def test_f2_presence_is_one_online_and_one_offline_across_nodes(
+    three_nodes: list[RunningServer], redis_url: str
+) -> None:
+    """F2: Ani on nodes A and B at once is one person to Budi on C: one `online` when
+    her first socket anywhere connects, none when one of two closes, one `offline` when
+    the last closes."""
+    node_a, node_b, node_c = three_nodes
+    ani, budi, citra = [await make_user(n) for n in three_nodes]
+    room = await make_room(ani, members=[budi, citra])
+    a_id, b_id = (n.services.broker.presence.node_id for n in (node_a, node_b))
+    redis = Redis.from_url(redis_url)
+    try:
+        budi_ws = await WsClient.open(node_c.ws_url, budi.token)
+        citra_ws = await WsClient.open(node_a.ws_url, citra.token)
+        on_a = await WsClient.open(node_a.ws_url, ani.token)
+        on_b = await WsClient.open(node_b.ws_url, ani.token)
+        await _wait_for_holders(redis, node_a, ani.id, {a_id, b_id})
+        await on_b.send({"type": "typing", "room_id": room["id"], "typing": True})
+        assert await _presence_before_typing(budi_ws, ani.id, ani.id) == ["online"]
+
+        await on_a.close()
+        await _wait_for_holders(redis, node_a, ani.id, {b_id})
+        await on_b.send({"type": "typing", "room_id": room["id"], "typing": False})
+        assert await _presence_before_typing(budi_ws, ani.id, ani.id) == []
+
+        await on_b.close()
+        await _wait_for_holders(redis, node_a, ani.id, set())
+        await citra_ws.send({"type": "typing", "room_id": room["id"], "typing": True})
+        assert await _presence_before_typing(budi_ws, ani.id, citra.id) == ["offline"]
+    finally:
+        await redis.aclose()
+
+
+async def test_f2_a_killed_node_s_people_go_offline_within_the_ttl(
+    database_url: str, tmp_path: Path, redis_url: str
+) -> None:
+    """F2: when the only node holding Ani is killed (SIGKILL: it says goodbye to no one),
+    a surviving node sees its lease run out and tells Budi she went offline."""
+    postgres_only(database_url)
+    ttl = 1
+    nodes = await serve_nodes(
+        2,
+        database_url,
+        tmp_path,
+        redis_url,
+        new_channel(),
+        extra_env={"OBROLAN_PRESENCE_TTL_SECONDS": str(ttl)},
+    )
+    doomed, survivor = nodes
+    try:
+        ani = await make_user(doomed)  # type: ignore[arg-type]
+        budi = await make_user(survivor)  # type: ignore[arg-type]
+        await make_room(ani, members=[budi])
+        budi_ws = await WsClient.open(survivor.ws_url, budi.token)
+        await WsClient.open(doomed.ws_url, ani.token)
+        online = await budi_ws.recv_type("presence")
+        assert online == {"type": "presence", "user_id": ani.id, "status": "online"}
+        doomed.process.kill()
+        await doomed.process.wait()
+        loop = asyncio.get_running_loop()
+        killed_at = loop.time()
+        # The lease runs out within the TTL; a survivor looks every third of it.
+        offline = await budi_ws.recv_type("presence", timeout=ttl * 4 + 2)
+        assert offline == {"type": "presence", "user_id": ani.id, "status": "offline"}
+        assert loop.time() - killed_at < ttl * 4 + 2
+    finally:
+        await close_all_sockets()
+        for node in nodes:
+            await node.shutdown()
+
+
+async def test_a_batch_whose_publish_failed_arrives_with_nothing_sent_after_it(
+    database_url: str, tmp_path: Path, redis_url: str
+) -> None:
+    """A publish that fails is followed by a tick: the other node reads the batch from
+    the database although no later batch ever shows it what it missed."""
+    postgres_only(database_url)
+    node_a, node_b = await start_nodes(2, database_url, tmp_path, redis_url, new_channel())
+    try:
+        ani, budi = await make_user(node_a, "ani"), await make_user(node_b, "budi")
+        room = await make_room(ani, members=[budi])
+        sender = await WsClient.open(node_a.ws_url, ani.token)
+        reader = await WsClient.open(node_b.ws_url, budi.token)
+        # Node A's publishing client, for this one send, reaches a port nothing listens
+        # on: the publish fails as with Redis away, and the batch stays committed.
+        broker = node_a.services.broker
+        working = broker._redis
+        broker._redis = Redis.from_url(
+            f"redis://127.0.0.1:{free_port()}", retry=Retry(NoBackoff(), 0)
+        )
+        try:
+            ack = await sender.send_message(room["id"], "published into the void")
+        finally:
+            away, broker._redis = broker._redis, working
+            await away.aclose()
+        assert ack["type"] == "ack"
+        got = await reader.recv_event("message.created", timeout=5)
+        assert got["position"] == ack["position"]
+    finally:
+        await node_a.shutdown()
+        await node_b.shutdown()

@@ -113,8 +113,10 @@ async def serve_nodes(
     redis_url: str,
     channel: str,
     *serve_args: str,
+    extra_env: dict[str, str] | None = None,
 ) -> list[ServedNode]:
-    """`count` real `obrolan serve` processes on one database and one Redis."""
+    """`count` real `obrolan serve` processes on one database and one Redis; `extra_env` adds
+    or overrides settings for all of them."""
     await upgrade(database_url)
     kek = new_kek()
     nodes = []
@@ -134,6 +136,7 @@ async def serve_nodes(
             "OBROLAN_PASSWORD_MEMORY_KIB": "1024",
             "OBROLAN_PASSWORD_PARALLELISM": "1",
             "OBROLAN_REGISTER_MAX_PER_IP": "10000",
+            **(extra_env or {}),
         }
         process = await asyncio.create_subprocess_exec(
             str(Path(sys.executable).parent / "obrolan"),

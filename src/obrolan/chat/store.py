@@ -266,6 +266,23 @@ async def joined_room_ids(conn: AsyncConnection, user_id: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+async def joined_room_ids_of(
+    conn: AsyncConnection, user_ids: Sequence[str]
+) -> dict[str, list[str]]:
+    """The rooms each of `user_ids` is in (someone in none is left out)."""
+    found: dict[str, list[str]] = {}
+    if not user_ids:
+        return found
+    rows = await conn.execute(
+        select(memberships.c.user_id, memberships.c.room_id).where(
+            memberships.c.user_id.in_(user_ids), memberships.c.state == State.JOIN.value
+        )
+    )
+    for user_id, room_id in rows:
+        found.setdefault(user_id, []).append(room_id)
+    return found
+
+
 async def rooms_of(
     conn: AsyncConnection, user_id: str, states: Sequence[State]
 ) -> list[tuple[RoomRow, MembershipRow]]:

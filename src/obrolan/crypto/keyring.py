@@ -29,6 +29,8 @@ class KeyRing:
     def __init__(self, kek: bytes, cache_size: int = 100_000) -> None:
         self._wrap_key = derive_key(kek, b"obrolan data-key wrapping v1")
         self._index_key = derive_key(kek, b"obrolan blind index v1")
+        # Keys the audit log's hash chain (obrolan.privacy.audit, R7).
+        self.audit_key = derive_key(kek, b"obrolan audit chain v1")
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cache_size = cache_size
 

@@ -2,8 +2,8 @@
 
 `upgrade` brings the key store (obrolan.crypto.keystore) and the main database up
 together: the key store's table is created if missing, and keys still kept in the main
-database's `user_keys` (revisions before 0008) are copied into it, committed, before
-revision 0008 drops that table.
+database's `user_keys` (revisions before 0009) are copied into it, committed, before
+revision 0009_keystore drops that table.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from obrolan.crypto.keystore import KeyStore, KeyStoreLocation
 from obrolan.db.database import ensure_sqlite_dir
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-# Set by `upgrade` for revision 0008: the ids whose keys are already in the key store.
+# Set by `upgrade` for revision 0009_keystore: the ids whose keys are already in the key store.
 COPIED_KEYS = "obrolan.copied_data_keys"
 
 
@@ -55,7 +55,7 @@ async def upgrade(url: str, revision: str = "head", *, keystore_url: str = "") -
 
 
 async def _copy_legacy_keys(conn: AsyncConnection, keystore: KeyStore) -> frozenset[str]:
-    """Copy the keys of a database from before revision 0008 into the key store (R4)."""
+    """Copy the keys of a database from before revision 0009 into the key store (R4)."""
     has_table = await conn.run_sync(lambda c: inspect(c).has_table("user_keys"))
     if not has_table:
         return frozenset()

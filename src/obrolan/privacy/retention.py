@@ -51,6 +51,16 @@ RULES: dict[str, RetentionRule] = {
             "F1",
         ),
         RetentionRule("stream", "as long as the event it orders; content lives in its row", "R4"),
+        RetentionRule(
+            "audit-log",
+            "12 months, as evidence of who did what; about people by id only",
+            "R7",
+        ),
+        RetentionRule(
+            "privacy-request",
+            "while the account exists, then 12 months by id only, as evidence of the answer",
+            "R13",
+        ),
     ]
 }
 

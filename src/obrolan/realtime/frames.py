@@ -34,3 +34,8 @@ def event_frame(
 
 def error_frame(request_id: Any, problem: dict[str, Any]) -> dict[str, Any]:
     return {"type": "error", "id": request_id, "error": problem}
+
+
+def presence_frame(user_id: str, status: str) -> str:
+    """`online` or `offline`, serialised: sent as is to everyone who shares a room."""
+    return dumps({"type": "presence", "user_id": user_id, "status": status})

@@ -88,7 +88,7 @@ class Gateway:
             for task in list(self._tasks):
                 task.cancel()
             if self.services.hub.unregister(conn):
-                self._presence(conn, "offline")
+                self.services.broker.went_offline(conn.user_id, conn.rooms)
             self.services.metrics.open_connections.set(self.services.hub.connection_count())
             with contextlib.suppress(Exception):
                 await pump
@@ -191,7 +191,7 @@ class Gateway:
         # subscribed went past this connection: the replay reads them back.
         self._missed_live = hub.published_up_to > head
         if first:
-            self._presence(conn, "online")
+            services.broker.came_online(conn.user_id, conn.rooms)
         services.metrics.open_connections.set(hub.connection_count())
         return conn
 
@@ -380,10 +380,6 @@ class Gateway:
         self.services.broker.broadcast_ephemeral([room_id], out, exclude_user=conn.user_id)
 
     # -- helpers -----------------------------------------------------------------------
-    def _presence(self, conn: Connection, status: str) -> None:
-        frame = dumps({"type": "presence", "user_id": conn.user_id, "status": status})
-        self.services.broker.broadcast_ephemeral(conn.rooms, frame, exclude_user=conn.user_id)
-
     def _reply_error(self, request_id: Any, error: ObrolanError) -> None:
         if self.conn is not None:
             self.conn.send(dumps(error_frame(request_id, error.to_dict())))

@@ -11,6 +11,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from obrolan.realtime.frames import presence_frame
 from obrolan.realtime.stream import Published
 
 # A connection that falls this far behind is closed; it reconnects with `since`
@@ -254,3 +255,14 @@ class LocalBroker:
         self, room_ids: Iterable[str], frame: str, *, exclude_user: str | None = None
     ) -> None:
         self.hub.broadcast_ephemeral(room_ids, frame, exclude_user=exclude_user)
+
+    # One process: the hub's first and last connection are the person's first and last.
+    def came_online(self, user_id: str, room_ids: Iterable[str]) -> None:
+        self.hub.broadcast_ephemeral(
+            room_ids, presence_frame(user_id, "online"), exclude_user=user_id
+        )
+
+    def went_offline(self, user_id: str, room_ids: Iterable[str]) -> None:
+        self.hub.broadcast_ephemeral(
+            room_ids, presence_frame(user_id, "offline"), exclude_user=user_id
+        )

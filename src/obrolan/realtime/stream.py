@@ -80,7 +80,15 @@ class Broker(Protocol):
     def broadcast_ephemeral(
         self, room_ids: Iterable[str], frame: str, *, exclude_user: str | None = None
     ) -> None:
-        """Typing and presence: to the rooms' sockets on every node, not stored."""
+        """Typing: to the rooms' sockets on every node, not stored."""
+
+    def came_online(self, user_id: str, room_ids: Iterable[str]) -> None:
+        """The person's first socket on this node: `online` to the rooms, unless another
+        node holds them already."""
+
+    def went_offline(self, user_id: str, room_ids: Iterable[str]) -> None:
+        """The person's last socket on this node closed: `offline` to the rooms, unless
+        another node still holds them."""
 
 
 # Builds the `data` of replayed events of one kind family from their stored rows.

@@ -1,8 +1,8 @@
 """keystore: the wrapped data keys leave the main database for the key store (R4)
 
-Revision ID: 0008_keystore
-Revises: 0007_verification
-Create Date: 2026-12-01 12:30:00
+Revision ID: 0009_keystore
+Revises: 0008_privacy
+Create Date: 2026-12-01 12:45:00
 
 A backup of the main database must not hold anyone's key, or restoring it would bring
 an erased person's key back. `obrolan migrate` copies every row of `user_keys` into the
@@ -19,8 +19,8 @@ from alembic import op
 
 import obrolan.db.base
 
-revision: str = "0008_keystore"
-down_revision: str | None = "0007_verification"
+revision: str = "0009_keystore"
+down_revision: str | None = "0008_privacy"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,90 @@
+"""SQL for the privacy tables. No decisions here: see rules.py."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import Row, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from obrolan.privacy.models import audit_log
+from obrolan.privacy.rules import AuditEntry
+
+# PostgreSQL transaction-level advisory lock ("obrolan audit"): appends to the chain
+# from several nodes take turns, released by COMMIT or ROLLBACK.
+AUDIT_LOCK_KEY = 0x6F62_6175_6469_74
+_PG_XACT_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def _entry(row: Row[Any]) -> AuditEntry:
+    return AuditEntry(**row._mapping)
+
+
+async def lock_audit_chain(conn: AsyncConnection) -> None:
+    """Take turns appending (PostgreSQL; SQLite has one writer at a time anyway)."""
+    if conn.dialect.name != "sqlite":
+        await conn.execute(_PG_XACT_LOCK, {"key": AUDIT_LOCK_KEY})
+
+
+async def audit_head(conn: AsyncConnection) -> tuple[int, bytes] | None:
+    """The newest entry's seq and hash."""
+    row = (
+        await conn.execute(
+            select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+        )
+    ).first()
+    return None if row is None else (row.seq, row.hash)
+
+
+async def insert_audit_entries(conn: AsyncConnection, entries: list[AuditEntry]) -> None:
+    await conn.execute(
+        insert(audit_log),
+        [
+            {
+                "seq": e.seq,
+                "id": e.id,
+                "at": e.at,
+                "actor_id": e.actor_id,
+                "actor_role": e.actor_role,
+                "action": e.action,
+                "subject_id": e.subject_id,
+                "detail": e.detail,
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+            }
+            for e in entries
+        ],
+    )
+
+
+async def audit_entries(
+    conn: AsyncConnection, after_seq: int = 0, limit: int = 1000
+) -> list[AuditEntry]:
+    """Entries in chain order, from the one after `after_seq`."""
+    rows = await conn.execute(
+        select(audit_log).where(audit_log.c.seq > after_seq).order_by(audit_log.c.seq).limit(limit)
+    )
+    return [_entry(r) for r in rows]
+
+
+async def all_audit_entries(conn: AsyncConnection, page: int = 1000) -> AsyncIterator[AuditEntry]:
+    after = 0
+    while True:
+        entries = await audit_entries(conn, after, page)
+        for entry in entries:
+            yield entry
+        if len(entries) < page:
+            return
+        after = entries[-1].seq
+
+
+async def audit_entries_about(
+    conn: AsyncConnection, subject_id: str, *, before_seq: int | None, limit: int
+) -> list[AuditEntry]:
+    """Entries about one person, newest first."""
+    query = select(audit_log).where(audit_log.c.subject_id == subject_id)
+    if before_seq is not None:
+        query = query.where(audit_log.c.seq < before_seq)
+    rows = await conn.execute(query.order_by(audit_log.c.seq.desc()).limit(limit))
+    return [_entry(r) for r in rows]
