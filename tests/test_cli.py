@@ -59,7 +59,14 @@ def test_migrate_creates_tables_in_data_dir(tmp_path: Path) -> None:
     assert str(tmp_path / "obrolan.db") in result.stdout
     with sqlite3.connect(tmp_path / "obrolan.db") as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"alembic_version", "users", "user_keys", "rooms", "messages", "events"} <= tables
+    assert {"alembic_version", "users", "rooms", "messages", "events"} <= tables
+    # The wrapped data keys are in the key store beside it, not in the database (R4).
+    assert "user_keys" not in tables
+    with sqlite3.connect(tmp_path / "keys.db") as keys:
+        tables = {
+            row[0] for row in keys.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+    assert tables == {"data_keys"}
 
 
 def test_migrate_is_repeatable(tmp_path: Path) -> None:

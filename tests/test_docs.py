@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from obrolan.config import Settings
 from obrolan.ids import new_id
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,3 +55,11 @@ def test_the_readme_tour_exports_what_its_websocket_example_reads() -> None:
 
     assert read == {"TOKEN", "ROOM"}
     assert read <= exported
+
+
+def test_the_readme_settings_table_names_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("| variable | default | meaning |") :]
+    table = table[: table.index("\n\n")]
+    named = set(re.findall(r"`(OBROLAN_[A-Z0-9_]+)`", table))
+    assert {f"OBROLAN_{name.upper()}" for name in Settings.model_fields} <= named

@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     # does not exist, a new one is generated there on first run (R6).
     kek: str = Field(default="", repr=False)
     kek_file: Path | None = None
+    # Where the wrapped data keys are kept, apart from the database so that no data
+    # backup holds them (R4). Empty: <data_dir>/keys.db beside a SQLite database (the
+    # file next to OBROLAN_DATABASE_URL's), or the schema obrolan_keys of a PostgreSQL
+    # one. A URL as for OBROLAN_DATABASE_URL, never the database itself.
+    keystore_url: str = Field(default="", repr=False)
+    # Where `obrolan backup create` writes. Empty: <data_dir>/backups.
+    backup_dir: Path | None = None
     # FULL: a commit survives power loss, not only a crash. Sends are committed in
     # batches, so this costs one fsync per batch, not per message.
     sqlite_synchronous: SqliteSynchronous = "FULL"
@@ -176,7 +183,7 @@ class Settings(BaseSettings):
     def _lower_case(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "keystore_url")
     @classmethod
     def _database_url_is_supported(cls, value: str) -> str:
         if not value:
@@ -201,6 +208,10 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_kek_file(self) -> Path:
         return self.kek_file or self.data_dir / "kek.key"
+
+    @cached_property
+    def resolved_backup_dir(self) -> Path:
+        return self.backup_dir or self.data_dir / "backups"
 
     @model_validator(mode="after")
     def _webhook_is_configured(self) -> Self:
@@ -237,6 +248,13 @@ class Settings(BaseSettings):
                 "OBROLAN_PRIVACY_URGENT_REQUEST_HOURS must not be longer than"
                 " OBROLAN_PRIVACY_REQUEST_DAYS: the urgent deadline is the shorter one (R13)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _keystore_is_apart(self) -> Self:
+        from obrolan.crypto.keystore import KeyStoreLocation  # it imports this module
+
+        KeyStoreLocation.for_database(self.resolved_database_url, self.keystore_url)
         return self
 
     @property

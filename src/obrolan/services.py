@@ -13,6 +13,7 @@ from obrolan.chat.service import ChatService
 from obrolan.clock import Clock
 from obrolan.config import Settings
 from obrolan.crypto import KeyRing, load_or_create_kek
+from obrolan.crypto.keystore import KeyStore, KeyStoreLocation
 from obrolan.db import Database
 from obrolan.jobs import JobQueue, Worker
 from obrolan.notifications import Notifications, mail_sender, sms_sender
@@ -33,6 +34,7 @@ class Services:
     clock: Clock
     db: Database
     keyring: KeyRing
+    keystore: KeyStore
     data_keys: DataKeys
     metrics: Metrics
     hub: Hub
@@ -63,13 +65,15 @@ class Services:
         await self.chat.stop()
         await self.broker.stop()
         await self.db.dispose()
+        await self.keystore.dispose()
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or Clock()
     db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
     keyring = KeyRing(load_or_create_kek(settings.kek, settings.resolved_kek_file))
-    data_keys = DataKeys(keyring, clock)
+    keystore = KeyStore(keystore_location(settings))
+    data_keys = DataKeys(keyring, keystore, clock)
     audit = AuditLog(keyring, clock, kept=timedelta(days=settings.privacy_log_days))
     metrics = Metrics()
     hub = Hub()
@@ -114,6 +118,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         clock,
         db,
         keyring,
+        keystore,
         data_keys,
         metrics,
         hub,
@@ -131,3 +136,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         lawful_access,
         audit_checkpoints,
     )
+
+
+def keystore_location(settings: Settings) -> KeyStoreLocation:
+    """Where this installation's key store is (obrolan.crypto.keystore)."""
+    return KeyStoreLocation.for_database(settings.resolved_database_url, settings.keystore_url)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from obrolan.accounts.keys import aad
-from obrolan.accounts.models import user_keys, users
+from obrolan.accounts.models import users
 from obrolan.chat.models import messages
 from obrolan.chat.views import message_aad
 from obrolan.crypto import DecryptionError, open_sealed
@@ -46,9 +46,8 @@ async def _what_others_see(server: RunningServer, siti: User, budi: User, room_i
 async def _keys_the_server_holds(server: RunningServer) -> dict[str, bytes]:
     """Every data key the server can still get: each stored wrapped key, unwrapped."""
     keyring = server.services.data_keys.keyring
-    async with server.services.db.read() as conn:
-        rows = (await conn.execute(select(user_keys.c.user_id, user_keys.c.wrapped_key))).all()
-    return {uid: keyring.unwrap(uid, wrapped) for uid, wrapped in rows}
+    rows = await server.services.keystore.all()
+    return {uid: keyring.unwrap(uid, wrapped) for uid, wrapped, _ in rows}
 
 
 async def test_r4_destroyed_key_leaves_only_unreadable_data(server: RunningServer) -> None:
@@ -67,8 +66,7 @@ async def test_r4_destroyed_key_leaves_only_unreadable_data(server: RunningServe
         "budi": ("Budi Santoso", "budi@contoh.co.id"),
     }
 
-    async with server.services.db.write() as conn:
-        await server.services.data_keys.destroy(conn, siti.id)
+    await server.services.data_keys.destroy(siti.id)
 
     # No one reads Siti's data through the API any more; Budi's still opens for him.
     expected = {

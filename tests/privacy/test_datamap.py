@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from obrolan.cli import app
 from obrolan.db import data, system
-from obrolan.db.schema import metadata
+from obrolan.db.schema import MAPPED
 from obrolan.privacy.datamap import (
     DATA_CATEGORIES,
     DATA_USES,
@@ -27,7 +27,7 @@ def _throwaway(*columns: Column[object]) -> MetaData:
 
 
 def test_real_schema_has_no_undeclared_or_unknown_column() -> None:
-    problems = find_problems(metadata)
+    problems = find_problems(MAPPED)
     assert problems == [], "\n".join(str(p) for p in problems)
 
 
@@ -73,7 +73,7 @@ def test_taxonomy_lists_every_parent() -> None:
 
 
 def test_map_carries_retention_rule_and_promise() -> None:
-    entries = {(e.table, e.column): e for e in build_data_map(metadata)}
+    entries = {(e.table, e.column): e for e in build_data_map(MAPPED)}
 
     email = entries[("users", "email_enc")]
     assert email.personal and email.encrypted
@@ -81,8 +81,10 @@ def test_map_carries_retention_rule_and_promise() -> None:
     assert email.retention_summary == RULES["account"].summary
     assert email.promise == "R3"
     assert not entries[("users", "created_at")].personal
-    # Every column of every table is in the map.
-    assert len(entries) == sum(len(t.columns) for t in metadata.tables.values())
+    # Every column of every table is in the map, the key store's included (R4).
+    assert len(entries) == sum(len(t.columns) for m in MAPPED for t in m.tables.values())
+    wrapped = entries[("data_keys", "wrapped_key")]
+    assert (wrapped.category, wrapped.retention) == ("system.operations", "account")
 
 
 def test_cli_privacy_map_json_shows_encrypted_email() -> None:

@@ -166,7 +166,8 @@ class RunningServer:
 async def start_server(
     database_url: str, tmp_path: Path, *, clock: Clock | None = None, **overrides: object
 ) -> RunningServer:
-    await upgrade(database_url)
+    # The test's own key store, beside its SQLite copy or in its PostgreSQL copy's schema.
+    await upgrade(database_url, keystore_url=str(overrides.get("keystore_url", "")))
     values: dict[str, object] = {
         "database_url": database_url,
         "data_dir": tmp_path,

@@ -1,15 +1,17 @@
-"""Per-person data keys: created with the account, loaded (and cached) to seal and open."""
+"""Per-person data keys: made before the account, loaded (and cached) to seal and open.
+
+The wrapped keys are in the key store (obrolan.crypto.keystore), not the main database,
+so that no backup of the database holds them (R4). Every call here uses the key store's
+own connection and commits there: none joins a transaction of the main database.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from obrolan.accounts.models import user_keys
 from obrolan.clock import Clock
 from obrolan.crypto import DecryptionError, KeyRing, open_sealed, seal
+from obrolan.crypto.keystore import KeyStore
 
 
 def aad(table: str, column: str, row_id: str) -> bytes:
@@ -18,20 +20,23 @@ def aad(table: str, column: str, row_id: str) -> bytes:
 
 
 class DataKeys:
-    def __init__(self, keyring: KeyRing, clock: Clock) -> None:
+    def __init__(self, keyring: KeyRing, store: KeyStore, clock: Clock) -> None:
         self.keyring = keyring
+        self.store = store
         self.clock = clock
 
-    async def create(self, conn: AsyncConnection, user_id: str) -> bytes:
+    async def create(self, user_id: str) -> bytes:
+        """A new data key for `user_id`, committed to the key store before it is returned.
+
+        The key store is another database, so the key cannot be committed together with
+        the account: it is made first. If the account is then never committed, the key
+        is an orphan that seals nothing and names no one who exists: harmless.
+        """
         key, wrapped = self.keyring.new_wrapped_key(user_id)
-        await conn.execute(
-            insert(user_keys).values(
-                user_id=user_id, wrapped_key=wrapped, created_at=self.clock.now()
-            )
-        )
+        await self.store.insert(user_id, wrapped, self.clock.now())
         return key
 
-    async def get_many(self, conn: AsyncConnection, user_ids: Iterable[str]) -> dict[str, bytes]:
+    async def get_many(self, user_ids: Iterable[str]) -> dict[str, bytes]:
         """Data keys of these people; those whose key was destroyed are absent."""
         found: dict[str, bytes] = {}
         missing = []
@@ -42,21 +47,20 @@ class DataKeys:
             else:
                 found[uid] = key
         if missing:
-            rows = await conn.execute(
-                select(user_keys.c.user_id, user_keys.c.wrapped_key).where(
-                    user_keys.c.user_id.in_(missing)
-                )
-            )
-            for uid, wrapped in rows:
+            for uid, wrapped in (await self.store.wrapped_many(missing)).items():
                 found[uid] = self.keyring.unwrap(uid, wrapped)
         return found
 
-    async def get(self, conn: AsyncConnection, user_id: str) -> bytes | None:
-        return (await self.get_many(conn, [user_id])).get(user_id)
+    async def get(self, user_id: str) -> bytes | None:
+        return (await self.get_many([user_id])).get(user_id)
 
-    async def destroy(self, conn: AsyncConnection, user_id: str) -> None:
-        """Crypto-shred: without the key, everything sealed under it is unreadable (R4)."""
-        await conn.execute(delete(user_keys).where(user_keys.c.user_id == user_id))
+    async def destroy(self, user_id: str) -> None:
+        """Crypto-shred: without the key, everything sealed under it is unreadable (R4).
+
+        Deleted from the key store (committed) and forgotten from this process's cache.
+        Data backups never hold the key store, so this reaches them too.
+        """
+        await self.store.delete(user_id)
         self.keyring.forget(user_id)
 
 

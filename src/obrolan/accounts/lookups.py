@@ -17,16 +17,16 @@ async def require_user(conn: AsyncConnection, user_id: str) -> UserRow:
     return user
 
 
-async def require_key(data_keys: DataKeys, conn: AsyncConnection, user_id: str) -> bytes:
-    key = await data_keys.get(conn, user_id)
+async def require_key(data_keys: DataKeys, user_id: str) -> bytes:
+    key = await data_keys.get(user_id)
     if key is None:
         raise NotFound("this account was erased")
     return key
 
 
-async def totp_secret(data_keys: DataKeys, conn: AsyncConnection, user: UserRow) -> str | None:
+async def totp_secret(data_keys: DataKeys, user: UserRow) -> str | None:
     """The person's TOTP secret, pending or on; None when there is none."""
     if user.totp_secret_enc is None:
         return None
-    key = await data_keys.get(conn, user.id)
+    key = await data_keys.get(user.id)
     return open_text(key, user.totp_secret_enc, aad("users", "totp_secret_enc", user.id))

@@ -132,20 +132,8 @@ verification_codes = Table(
     Column("created_at", UTCDateTime, nullable=False, info=system("verification-code")),
 )
 
-# One data key per person, stored only wrapped by the KEK. Deleting the row is
-# crypto-shredding: every value sealed under the key becomes unreadable (R4).
-user_keys = Table(
-    "user_keys",
-    metadata,
-    Column(
-        "user_id",
-        String(26),
-        primary_key=True,
-        info=data("user.unique_id", "essential.service", "account"),
-    ),
-    Column("wrapped_key", LargeBinary, nullable=False, info=system("account")),
-    Column("created_at", UTCDateTime, nullable=False, info=system()),
-)
+# The wrapped data keys are not here but in the key store (obrolan.crypto.keystore), so
+# that no backup of this database holds them (R4).
 
 auth_sessions = Table(
     "auth_sessions",

@@ -52,7 +52,7 @@ class ProfileActions:
         """The acting person's own account, personal fields opened."""
         async with self.db.read() as conn:
             user = await require_user(conn, principal.user_id)
-            key = await self.data_keys.get(conn, user.id)
+            key = await self.data_keys.get(user.id)
             return account_view(key, user, await self._own_profile(conn, key, user.id))
 
     async def update_profile(
@@ -75,7 +75,7 @@ class ProfileActions:
             phone = normalise_phone(changes.phone, self.settings.phone_default_region)
         async with self.stream.transaction() as tx:
             user = await require_user(tx.conn, uid)
-            key = await self.data_keys.get(tx.conn, uid)
+            key = await self.data_keys.get(uid)
             if key is None:
                 raise NotFound("this account was erased")
             if email is not None or phone is not None:
@@ -130,6 +130,6 @@ class ProfileActions:
     async def _public_view(
         self, conn: AsyncConnection, principal: Principal, user: UserRow
     ) -> PublicProfile:
-        key = await self.data_keys.get(conn, user.id)
+        key = await self.data_keys.get(user.id)
         shared = await profiles.shared_profile(conn, key, user.id, principal.user_id)
         return public_view(key, user, shared)

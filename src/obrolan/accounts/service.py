@@ -188,11 +188,13 @@ class AccountsService:
                 raise Conflict("this username is taken", field="username")
         password_hash = await self.passwords.hash(fields.password)
         user_id = new_id()
+        # The key store is another database (R4): the key is committed there first, and
+        # is a harmless orphan if the account below is not committed.
+        key = await self.data_keys.create(user_id)
         try:
             async with self.stream.transaction() as tx:
                 if await store.username_taken(tx.conn, username):
                     raise Conflict("this username is taken", field="username")
-                key = await self.data_keys.create(tx.conn, user_id)
                 await store.insert_user(
                     tx.conn,
                     {
@@ -289,7 +291,7 @@ class AccountsService:
         async with self.stream.transaction() as tx:
             attempt_ids = await self.throttle.reserve(tx.conn, counted.keys, tx.now)
             user = await self.addresses.account_for_sign_in(tx, names)
-            secret = await totp_secret(self.data_keys, tx.conn, user) if user else None
+            secret = await totp_secret(self.data_keys, user) if user else None
         verified = await self.passwords.verify(user.password_hash if user else None, password)
         if user is None or not verified:
             await self._sign_in_failed(user.id if user else None, "credentials")
@@ -313,7 +315,7 @@ class AccountsService:
                 # Another sign-in used this code first; the attempt stays counted.
                 raise Unauthenticated(WRONG_CODE, type_slug="totp-invalid")
             await self.throttle.forgive(tx.conn, attempt_ids, counted.cleared_on_success)
-            key = await self.data_keys.get(tx.conn, user.id)
+            key = await self.data_keys.get(user.id)
             if key is None:  # erased: the account can no longer be opened (R4)
                 raise Unauthenticated(_WRONG_CREDENTIALS, type_slug="invalid-credentials")
             others = await store.active_session_ids(tx.conn, user.id, self._live(tx.now))
@@ -356,7 +358,7 @@ class AccountsService:
         """The acting person's sessions that are neither revoked nor expired, oldest first."""
         async with self.db.read() as conn:
             rows = await store.active_sessions(conn, principal.user_id, self._live())
-            key = await self.data_keys.get(conn, principal.user_id)
+            key = await self.data_keys.get(principal.user_id)
         return [session_view(key, row, principal.session_id) for row in rows]
 
     async def revoke_session(self, principal: Principal, session_id: str) -> None:

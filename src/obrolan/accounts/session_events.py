@@ -74,7 +74,7 @@ class SessionEventHydrator:
         if not alerts:
             return {}
         sessions = {s.id: s for s in await store.sessions_by_ids(conn, [sid for _, sid in alerts])}
-        keys = await self.data_keys.get_many(conn, {s.user_id for s in sessions.values()})
+        keys = await self.data_keys.get_many({s.user_id for s in sessions.values()})
         hydrated: dict[int, dict[str, Any]] = {}
         for row, sid in alerts:
             session = sessions.get(sid)

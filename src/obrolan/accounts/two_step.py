@@ -57,7 +57,7 @@ class TwoStepSignIn:
             user = await require_user(tx.conn, principal.user_id)
             if user.totp_enabled:
                 raise Conflict("two-step sign-in is already on; turn it off first")
-            key = await require_key(self.data_keys, tx.conn, user.id)
+            key = await require_key(self.data_keys, user.id)
             await store.update_user(
                 tx.conn,
                 user.id,
@@ -71,7 +71,7 @@ class TwoStepSignIn:
         await self._set(principal, code, password, enable=True)
         async with self.db.read() as conn:
             user = await require_user(conn, principal.user_id)
-            key = await self.data_keys.get(conn, user.id)
+            key = await self.data_keys.get(user.id)
             profile = await own_profile(conn, key, user.id, self.default_language)
             return account_view(key, user, profile)
 
@@ -105,7 +105,7 @@ class TwoStepSignIn:
             user = await require_user(conn, principal.user_id)
             if user.totp_enabled == enable:
                 raise Conflict(f"two-step sign-in is already {'on' if enable else 'off'}")
-            secret = await totp_secret(self.data_keys, conn, user)
+            secret = await totp_secret(self.data_keys, user)
         if secret is None:
             raise Conflict("no pending secret: start with POST /me/totp")
         account_key = self.throttle.account_key(user.username)

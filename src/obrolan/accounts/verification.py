@@ -219,7 +219,7 @@ class Addresses:
         self, tx: Transaction, uid: str, channel: Channel, code: str | None
     ) -> _Verified:
         user = await require_user(tx.conn, uid)
-        key = await require_key(self.data_keys, tx.conn, uid)
+        key = await require_key(self.data_keys, uid)
         pending = await store.pending_code(tx.conn, uid, channel)
         address = self.opened(key, user, channel)
         if pending is None or address is None:
@@ -254,7 +254,7 @@ class Addresses:
         uid = principal.user_id
         async with self.stream.transaction() as tx:
             user = await require_user(tx.conn, uid)
-            key = await require_key(self.data_keys, tx.conn, uid)
+            key = await require_key(self.data_keys, uid)
             address = self.opened(key, user, channel)
             if address is None or self.verified(user, channel):
                 raise Conflict(f"there is no unverified {channel} to confirm", field=channel)
@@ -277,7 +277,7 @@ class Addresses:
             if user is not None:
                 chosen = await store.get_contact_settings(tx.conn, user.id)
                 if chosen.findable_by_email if channel == "email" else chosen.findable_by_phone:
-                    key = await self.data_keys.get(tx.conn, user.id)
+                    key = await self.data_keys.get(user.id)
                     shared = await profiles.shared_profile(tx.conn, key, user.id, principal.user_id)
                     return public_view(key, user, shared)
         raise NotFound(_NOBODY, field=channel)

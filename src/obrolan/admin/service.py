@@ -165,7 +165,7 @@ class AdminService:
     async def _summaries(
         self, conn: AsyncConnection, rows: list[AccountSummaryRow]
     ) -> list[AccountSummary]:
-        keys = await self.data_keys.get_many(conn, {r.id for r in rows})
+        keys = await self.data_keys.get_many({r.id for r in rows})
         return [
             AccountSummary(
                 id=r.id,

@@ -67,7 +67,7 @@ class MessageRequests:
             sender = await accounts_store.user_by_id(conn, room.created_by or "")
             if sender is None:
                 continue  # the sender's account is closed: nothing to answer
-            key = await self.data_keys.get(conn, sender.id)
+            key = await self.data_keys.get(sender.id)
             # Only the sender's name goes with a request: none of their profile fields.
             profile = public_view(key, sender, SharedProfile())
             out.append(

@@ -338,7 +338,7 @@ class ChatService:
         rows = await store.history(conn, room_id, before=before, after=after, limit=limit + 1)
         has_more = len(rows) > limit
         rows = rows[:limit] if after is not None else rows[-limit:] if has_more else rows
-        keys = await self.data_keys.get_many(conn, {r.sender_id for r in rows})
+        keys = await self.data_keys.get_many({r.sender_id for r in rows})
         views = message_views(rows, keys)
         reactions = await store.reactions_of(conn, [r.id for r in rows])
         for view in views:
@@ -349,7 +349,7 @@ class ChatService:
         self._check_body(body)
         async with self.stream.transaction() as tx:
             await self._own_message(tx.conn, actor, message_id)
-            key = await self.data_keys.get(tx.conn, actor)
+            key = await self.data_keys.get(actor)
             if key is None:
                 raise Forbidden("this account can no longer write")
             await store.update_message(
@@ -478,7 +478,7 @@ class ChatService:
     ) -> dict[str, Any]:
         row = await store.get_message(tx.conn, message_id)
         assert row is not None
-        keys = await self.data_keys.get_many(tx.conn, [row.sender_id])
+        keys = await self.data_keys.get_many([row.sender_id])
         view = message_views([row], keys)[0]
         tx.append(NewEvent(kind, row.room_id, actor, view, message_id=message_id, store_data=False))
         return view
@@ -498,6 +498,6 @@ class ChatService:
     ) -> dict[int, dict[str, Any]]:
         """Replayed message events carry the message as it is now (deleted: a tombstone)."""
         by_id = await store.messages_by_ids(conn, (r.message_id for r in rows if r.message_id))
-        keys = await self.data_keys.get_many(conn, {m.sender_id for m in by_id.values()})
+        keys = await self.data_keys.get_many({m.sender_id for m in by_id.values()})
         views = dict(zip(by_id, message_views(list(by_id.values()), keys), strict=True))
         return {r.position: views[r.message_id] for r in rows if r.message_id in views}

@@ -155,7 +155,7 @@ class MessageWriter:
         earlier = await store.messages_by_client_ids(conn, (_retry_key(r) for r in batch))
         retried: dict[tuple[str, str, str], dict[str, Any]] = {}
         if earlier:
-            keys = await self.data_keys.get_many(conn, (row.sender_id for row in earlier.values()))
+            keys = await self.data_keys.get_many(row.sender_id for row in earlier.values())
             retried = dict(zip(earlier, message_views(list(earlier.values()), keys), strict=True))
         accepted: list[tuple[int, SendRequest]] = []
         first_in_batch: dict[tuple[str, str, str], int] = {}
@@ -201,7 +201,7 @@ class MessageWriter:
         accepted: list[tuple[int, SendRequest]],
         results: dict[int, SendResult | ObrolanError],
     ) -> None:
-        keys = await self.data_keys.get_many(tx.conn, (r.sender_id for _, r in accepted))
+        keys = await self.data_keys.get_many((r.sender_id for _, r in accepted))
         rows: list[dict[str, Any]] = []
         new_events: list[NewEvent] = []
         for _, r in accepted:

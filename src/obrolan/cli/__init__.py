@@ -6,8 +6,18 @@ end the command with one red line and exit code 1, never a traceback. One module
 command group; importing them registers their commands on `app`.
 """
 
-from obrolan.cli import admin, audit, jobs, privacy, serve
+from obrolan.cli import admin, audit, backup, jobs, privacy, serve
 from obrolan.cli._common import app, redact
 from obrolan.cli.serve import uvicorn_options
 
-__all__ = ["admin", "app", "audit", "jobs", "privacy", "redact", "serve", "uvicorn_options"]
+__all__ = [
+    "admin",
+    "app",
+    "audit",
+    "backup",
+    "jobs",
+    "privacy",
+    "redact",
+    "serve",
+    "uvicorn_options",
+]

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 from obrolan.config import Settings
 from obrolan.crypto import KekError
 from obrolan.errors import ObrolanError
+from obrolan.privacy.dumps import BackupError
 
 # Plain help: Rich markup would read "[default: …]" in a help text as a markup tag and
 # drop it. Options that take a value name it with a metavar (typer's own is "<str>").
@@ -34,7 +35,13 @@ privacy_app = typer.Typer(
 jobs_app = typer.Typer(
     help="Inspect, retry and cancel background jobs.", no_args_is_help=True, rich_markup_mode=None
 )
+backup_app = typer.Typer(
+    help="Make, list, restore and prune encrypted backups (R4, R5).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(admin_app, name="admin")
+app.add_typer(backup_app, name="backup")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(jobs_app, name="jobs")
 audit_app = typer.Typer(
@@ -65,7 +72,7 @@ def reported_errors(database_url: str | None = None) -> Iterator[None]:
     except ObrolanError as exc:
         where = f" ({exc.field})" if exc.field else ""
         fail(f"{exc.detail}{where}")
-    except KekError as exc:
+    except (KekError, BackupError) as exc:
         fail(str(exc))
     except (ConnectionError, TimeoutError, socket.gaierror) as exc:
         fail(f"cannot reach the database{at}: {exc}")

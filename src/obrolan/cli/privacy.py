@@ -13,7 +13,7 @@ from obrolan.cli._common import (
     err_console,
     privacy_app,
 )
-from obrolan.db.schema import metadata
+from obrolan.db.schema import MAPPED
 from obrolan.privacy.datamap import build_data_map, find_problems, to_json, to_table
 
 
@@ -36,8 +36,8 @@ def privacy_map(
     Exits with code 1 when a column is undeclared or names an unknown category, use or
     retention rule.
     """
-    entries = [e for e in build_data_map(metadata) if include_system or e.personal]
-    problems = find_problems(metadata)
+    entries = [e for e in build_data_map(MAPPED) if include_system or e.personal]
+    problems = find_problems(MAPPED)
     if output_format is MapFormat.json:
         typer.echo(to_json(entries, problems))
     else:

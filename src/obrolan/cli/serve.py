@@ -27,9 +27,11 @@ from obrolan.cli._common import (
 )
 from obrolan.config import Settings
 from obrolan.crypto import fingerprint, load_or_create_kek
+from obrolan.crypto.keystore import KeyStore
 from obrolan.db import Database
 from obrolan.db.migrate import upgrade_sync
 from obrolan.ops.logging import configure_logging
+from obrolan.services import keystore_location
 
 
 @app.command()
@@ -43,10 +45,13 @@ def version() -> None:
 
 @app.command()
 def migrate() -> None:
-    """Bring the database up to the newest schema (alembic upgrade head)."""
+    """Bring the database and its key store up to the newest schema (alembic upgrade head).
+
+    Keys kept in the database by an older version are moved into the key store (R4).
+    """
     settings = load_settings()
     with reported_errors(settings.resolved_database_url):
-        upgrade_sync(settings.resolved_database_url)
+        upgrade_sync(settings.resolved_database_url, keystore_url=settings.keystore_url)
     console.print(
         f"migrated {escape(redact(settings.resolved_database_url))} to the newest schema",
         soft_wrap=True,
@@ -96,7 +101,7 @@ def serve(
 
     with reported_errors(settings.resolved_database_url):
         if run_migrations:
-            upgrade_sync(settings.resolved_database_url)
+            upgrade_sync(settings.resolved_database_url, keystore_url=settings.keystore_url)
             log.info("migrated", database=redact(settings.resolved_database_url))
         else:
             # Fail here, in one line, rather than on the first request.
@@ -148,10 +153,13 @@ def worker_app() -> FastAPI:
 
 async def _check_database(settings: Settings) -> None:
     db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    keystore = KeyStore(keystore_location(settings))
     try:
         await db.ping()
+        await keystore.db.ping()
     finally:
         await db.dispose()
+        await keystore.dispose()
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from obrolan.crypto.envelope import new_key, open_sealed, seal
 
 
-def _derive(kek: bytes, info: bytes) -> bytes:
+def derive_key(kek: bytes, info: bytes) -> bytes:
+    """A 256-bit key for one purpose (`info`), derived from the KEK with HKDF-SHA256."""
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(kek)
 
 
@@ -26,10 +27,10 @@ class KeyRing:
     """Wraps and unwraps data keys; caches unwrapped keys in memory (bounded LRU)."""
 
     def __init__(self, kek: bytes, cache_size: int = 100_000) -> None:
-        self._wrap_key = _derive(kek, b"obrolan data-key wrapping v1")
-        self._index_key = _derive(kek, b"obrolan blind index v1")
+        self._wrap_key = derive_key(kek, b"obrolan data-key wrapping v1")
+        self._index_key = derive_key(kek, b"obrolan blind index v1")
         # Keys the audit log's hash chain (obrolan.privacy.audit, R7).
-        self.audit_key = _derive(kek, b"obrolan audit chain v1")
+        self.audit_key = derive_key(kek, b"obrolan audit chain v1")
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cache_size = cache_size
 

@@ -23,16 +23,29 @@ from obrolan.config import SqliteSynchronous
 
 
 class Database:
-    def __init__(self, url: str, *, sqlite_synchronous: SqliteSynchronous = "FULL") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        sqlite_synchronous: SqliteSynchronous = "FULL",
+        pool_size: int | None = None,
+        max_overflow: int | None = None,
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.write_lock = asyncio.Lock()
         if self.is_sqlite:
             ensure_sqlite_dir(url)
-            self.engine: AsyncEngine = create_async_engine(url, pool_size=8, max_overflow=0)
+            self.engine: AsyncEngine = create_async_engine(
+                url, pool_size=pool_size or 8, max_overflow=max_overflow or 0
+            )
             _configure_sqlite(self.engine, sqlite_synchronous)
         else:
-            self.engine = create_async_engine(url, pool_size=10, max_overflow=10)
+            self.engine = create_async_engine(
+                url,
+                pool_size=pool_size or 10,
+                max_overflow=10 if max_overflow is None else max_overflow,
+            )
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -1,7 +1,8 @@
 """All tables of all domains, imported so that `metadata` is complete.
 
 Migrations and the data map read `metadata` from here. A new domain package adds its
-models module to this list.
+models module to this list. The key store's table lives in a database of its own (R4),
+with its own `keystore_metadata`; the data map reads both (`MAPPED`).
 """
 
 import obrolan.accounts.models
@@ -10,6 +11,10 @@ import obrolan.jobs.models
 import obrolan.privacy.models
 import obrolan.profile.models
 import obrolan.realtime.models  # noqa: F401
+from obrolan.crypto.keystore import keystore_metadata
 from obrolan.db.base import metadata
 
-__all__ = ["metadata"]
+# Every table obrolan keeps: the main database's and the key store's.
+MAPPED = (metadata, keystore_metadata)
+
+__all__ = ["MAPPED", "keystore_metadata", "metadata"]

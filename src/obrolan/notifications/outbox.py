@@ -124,8 +124,7 @@ class Notifications:
     async def _open(self, job: Job) -> tuple[str, dict[str, str]] | None:
         """The job's address and parameters; None once the person's key is destroyed (R4)."""
         user_id = str(job.payload["user_id"])
-        async with self.db.read() as conn:
-            key = await self.data_keys.get(conn, user_id)
+        key = await self.data_keys.get(user_id)
         sealed = base64.b64decode(job.payload["sealed"])
         content = open_text(key, sealed, aad("jobs", job.kind, user_id))
         if content is None:

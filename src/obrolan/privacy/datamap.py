@@ -112,8 +112,14 @@ class DataMapProblem:
         return f"{self.table}.{self.column}: {self.problem}"
 
 
-def _columns(metadata: MetaData) -> Iterable[tuple[str, Column[Any]]]:
-    for table in sorted(metadata.tables.values(), key=lambda t: t.name):
+Schemas = MetaData | Iterable[MetaData]
+
+
+def _columns(metadata: Schemas) -> Iterable[tuple[str, Column[Any]]]:
+    """Every column of the tables of one MetaData, or of several (database, key store)."""
+    schemas = [metadata] if isinstance(metadata, MetaData) else list(metadata)
+    tables = [t for schema in schemas for t in schema.tables.values()]
+    for table in sorted(tables, key=lambda t: t.name):
         for column in table.columns:
             yield table.name, column
 
@@ -124,7 +130,7 @@ def _declaration(column: Column[Any]) -> DataDeclaration | None:
 
 
 def build_data_map(
-    metadata: MetaData, rules: dict[str, RetentionRule] = RULES
+    metadata: Schemas, rules: dict[str, RetentionRule] = RULES
 ) -> list[DataMapEntry]:
     """An entry for every declared column, ordered by table then column position.
 
@@ -153,7 +159,7 @@ def build_data_map(
 
 
 def find_problems(
-    metadata: MetaData,
+    metadata: Schemas,
     rules: dict[str, RetentionRule] = RULES,
     categories: frozenset[str] = DATA_CATEGORIES,
     uses: frozenset[str] = DATA_USES,

@@ -44,7 +44,7 @@ class ProfileService:
         uid = principal.user_id
         async with self.stream.transaction() as tx:
             await require_user(tx.conn, uid)
-            key = await require_key(self.data_keys, tx.conn, uid)
+            key = await require_key(self.data_keys, uid)
             await fields.touch(tx.conn, uid, tx.now)
             await store.put_photo(tx.conn, uid, seal(key, cleaned, _where(uid)), tx.now)
 
@@ -64,7 +64,7 @@ class ProfileService:
             if not await fields.shows_photo(conn, user_id, principal.user_id):
                 raise NotFound(_NO_PHOTO, field="user_id")
             sealed = await store.photo_of(conn, user_id)
-            key = await self.data_keys.get(conn, user_id)
+            key = await self.data_keys.get(user_id)
         if sealed is None or key is None:
             raise NotFound(_NO_PHOTO, field="user_id")
         try:

@@ -1,7 +1,7 @@
 """lawful access: requests for an operator to read named rooms, and their rooms
 
-Revision ID: 0009_lawful_access
-Revises: 0008_privacy
+Revision ID: 0010_lawful_access
+Revises: 0009_keystore
 Create Date: 2026-12-01 13:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import obrolan.db.base
 
-revision: str = "0009_lawful_access"
-down_revision: str | None = "0008_privacy"
+revision: str = "0010_lawful_access"
+down_revision: str | None = "0009_keystore"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
