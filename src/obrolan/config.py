@@ -156,6 +156,9 @@ class Settings(BaseSettings):
     # Who answers for the data (the policy text and the emails name them).
     privacy_operator_name: str = Field(default="the operator of this obrolan server", min_length=1)
     privacy_operator_contact: str = ""
+    # Rows the retention sweep deletes per transaction: each batch holds the write lock,
+    # so a send arriving meanwhile waits for one batch, never for the whole sweep.
+    retention_batch_rows: int = Field(default=500, ge=1, le=100_000)
 
     # Checked at start, so a wrong value is one line naming the variable, not a
     # traceback (or, for the PRAGMA, SQL) later on.

@@ -87,7 +87,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         lease=timedelta(seconds=settings.jobs_lease_seconds),
         batch=settings.jobs_batch,
     )
-    retention_sweep = RetentionSweep(settings, stream, jobs, accounts.session_lifetime, clock)
+    retention_sweep = RetentionSweep(
+        settings, stream, jobs, accounts.session_lifetime, clock, audit
+    )
     retention_sweep.register(job_worker)
     notifications.register(job_worker)
     return Services(
