@@ -3,6 +3,9 @@ the data map, runs in bounded batches and leaves evidence of every run."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -148,3 +151,22 @@ async def test_r5_privacy_sweep_command_runs_the_sweep_once_and_dry_run_deletes_
         assert evidence[-1]["rules"]["throttle"]["removed"]["login_failures"] == 2
     finally:
         await server.shutdown()
+
+
+def test_privacy_sweep_with_an_unreachable_database_is_one_red_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OBROLAN_")}
+    env.update(
+        OBROLAN_DATA_DIR=str(tmp_path),
+        OBROLAN_DATABASE_URL="postgresql+asyncpg://nobody@127.0.0.1:1/none",
+    )
+    done = subprocess.run(  # noqa: S603
+        [str(Path(sys.executable).parent / "obrolan"), "privacy", "sweep", "--dry-run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: cannot reach the database")
+    assert len(done.stderr.strip().splitlines()) == 1
