@@ -97,7 +97,7 @@ def privacy_sweep(
 async def _sweep_once(settings: Settings, *, dry_run: bool) -> SweepReport:
     services = build_services(settings)
     try:
-        return await services.retention_sweep.sweep(services.clock.now(), dry_run=dry_run)
+        return await services.retention_sweep.run_once(services.clock.now(), dry_run=dry_run)
     finally:
         await services.close()
 

@@ -175,8 +175,8 @@ class RetentionSweep:
             # The next run first: a sweep that fails is retried, and the schedule goes on.
             following = period_start(tx.now, self.period) + self.period
             await self.queue.enqueue(tx, SWEEP_KIND, {}, key=sweep_key(following), run_at=following)
-        report = await self.sweep(self.clock.now())
-        log.info("retention sweep", next_run=following.isoformat(), **report.removed)
+        removed = await self.sweep(self.clock.now())
+        log.info("retention sweep", next_run=following.isoformat(), **removed)
 
     async def deletions(self, now: datetime) -> list[Deletion]:
         """Everything the rules let go at `now`, as named deletions, in the order run.
@@ -193,8 +193,12 @@ class RetentionSweep:
             *await self._disappearing_messages(now),
         ]
 
-    async def sweep(self, now: datetime, *, dry_run: bool = False) -> SweepReport:
-        """Delete everything past its rule at `now` and record the run (R5).
+    async def sweep(self, now: datetime) -> dict[str, int]:
+        """Delete everything past its rule at `now` and record the run; rows removed per table."""
+        return (await self.run_once(now)).removed
+
+    async def run_once(self, now: datetime, *, dry_run: bool = False) -> SweepReport:
+        """Delete everything past its rule at `now` and record the run (R5): the report.
 
         With `dry_run`, count what would go instead, delete nothing and record nothing.
         """
