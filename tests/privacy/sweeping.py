@@ -42,6 +42,17 @@ async def run_next_sweep(server: RunningServer, clock: FakeClock) -> None:
     await wait_for_job(server, job.id, lambda j: j.state is JobState.DONE)
 
 
+async def first_sweep_done(server: RunningServer, clock: FakeClock) -> None:
+    """Wait for the sweep every server queues, due at once, when it starts."""
+    key = sweep_key(period_start(clock.now(), timedelta(seconds=SWEEP_SECONDS)))
+    async with asyncio.timeout(10):
+        while True:
+            job = await server.services.jobs.get_by_key(key)
+            if job is not None and job.state is JobState.DONE:
+                return
+            await asyncio.sleep(0.01)
+
+
 async def runs(server: RunningServer) -> list[dict[str, Any]]:
     """The detail of every `retention.run` entry in the audit log, oldest first."""
     async with server.services.db.read() as conn:

@@ -14,7 +14,14 @@ from sqlalchemy import func, select
 
 from obrolan.accounts.models import auth_sessions, login_failures
 from obrolan.clock import FakeClock
-from tests.privacy.sweeping import SWEEP_SECONDS, obrolan_cli, removed, run_next_sweep, runs
+from tests.privacy.sweeping import (
+    SWEEP_SECONDS,
+    first_sweep_done,
+    obrolan_cli,
+    removed,
+    run_next_sweep,
+    runs,
+)
 from tests.support.factories import PASSWORD, login, make_user
 from tests.support.server import RunningServer, start_server
 
@@ -133,6 +140,7 @@ async def test_r5_privacy_sweep_command_runs_the_sweep_once_and_dry_run_deletes_
     try:
         ana = await make_user(server)
         await _fail_sign_in(server, ana.username)
+        await first_sweep_done(server, clock)
         before = len(await runs(server))
 
         dry = obrolan_cli(server, "privacy", "sweep", "--dry-run")

@@ -24,51 +24,30 @@ class RetentionRule:
     promise: str | None = None
 
 
-# Written for the default settings; `retention_rules(settings)` gives the deployment's.
-RULES: dict[str, RetentionRule] = {
-    rule.name: rule
-    for rule in [
-        RetentionRule("with-row", "kept as long as the row it belongs to"),
-        RetentionRule(
-            "account",
-            "while the account is active and 90 days after it is closed",
-            "R3",
-        ),
-        RetentionRule(
-            "messages",
-            "until deleted by its author or the room, or erased with the account",
-            "R4",
-        ),
-        RetentionRule("session", "until the session is revoked or expires, then 90 days", "R17"),
-        RetentionRule("security-log", "12 months, for security monitoring", "R5"),
-        RetentionRule(
-            "throttle",
-            "until its counting window passes (at most a day): only for throttling",
-            "R17",
-        ),
-        RetentionRule(
-            "jobs",
-            "until the job is done or cancelled, then 7 days; a dead job 30 days",
-        ),
-        RetentionRule(
-            "verification-code",
-            "until the code is used, replaced or expired (minutes): only to confirm an address",
-            "F1",
-        ),
-        RetentionRule("stream", "as long as the event it orders; content lives in its row", "R4"),
-        RetentionRule(
-            "audit-log",
-            "12 months, as evidence of who did what; about people by id only",
-            "R7",
-        ),
-        RetentionRule("backup", "encrypted backups: 90 days, then deleted", "R5"),
-        RetentionRule(
-            "privacy-request",
-            "while the account exists, then 12 months by id only, as evidence of the answer",
-            "R13",
-        ),
-    ]
-}
+# Rules whose periods no setting changes; the others are worded by `retention_rules`.
+_FIXED = [
+    RetentionRule("with-row", "kept as long as the row it belongs to"),
+    RetentionRule(
+        "throttle",
+        "until its counting window passes (at most a day): only for throttling",
+        "R17",
+    ),
+    RetentionRule(
+        "jobs",
+        "until the job is done or cancelled, then 7 days; a dead job 30 days",
+    ),
+    RetentionRule(
+        "verification-code",
+        "until the code is used, replaced or expired (minutes): only to confirm an address",
+        "F1",
+    ),
+    RetentionRule("stream", "as long as the event it orders; content lives in its row", "R4"),
+    RetentionRule(
+        "privacy-request",
+        "while the account exists, then 12 months by id only, as evidence of the answer",
+        "R13",
+    ),
+]
 
 
 # "session": a session's row is kept this long after it is revoked or expires, so that
@@ -95,14 +74,15 @@ def log_kept(settings: Settings) -> timedelta:
 
 
 def retention_rules(settings: Settings) -> dict[str, RetentionRule]:
-    """The rules worded with this deployment's periods; same names as RULES.
+    """Every rule, worded with this deployment's periods.
 
     Also the rules no column names (encrypted backups), so the printed map states every
     period the deployment promises.
     """
     log_days = _days(settings.privacy_log_days)
     session_days = _days(session_kept_after_end(settings).days)
-    periods = ", ".join(_days(d) for d in DISAPPEARING_DAYS if d)
+    *shorter, longest = [str(d) for d in DISAPPEARING_DAYS if d]
+    periods = f"{', '.join(shorter)} or {longest} days"
     worded = [
         RetentionRule(
             "account",
@@ -133,7 +113,12 @@ def retention_rules(settings: Settings) -> dict[str, RetentionRule]:
             "R5",
         ),
     ]
-    return {**RULES, **{rule.name: rule for rule in worded}}
+    return {rule.name: rule for rule in [*_FIXED, *worded]}
+
+
+# Worded with the default settings (read from the Settings class, not the environment);
+# `retention_rules(settings)` gives the deployment's. The names are the same.
+RULES: dict[str, RetentionRule] = retention_rules(Settings.model_construct())
 
 
 @dataclass(frozen=True, slots=True)
