@@ -36,10 +36,12 @@ typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
 ## bench: S1 (DM pairs), S2 (big room), S3 (idle sockets) against obrolan and the baseline,
-## then S1 and S2 on PostgreSQL + Redis with 1 and 3 workers (skipped without them)
+## then S1 and S2 on PostgreSQL + Redis with 1 and 3 workers (skipped without them),
+## then S1 at half its rate while the retention sweep deletes 100,000 rows
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.nodes
+	$(BIN)/python -m bench.sweep_load
 
 ## bench-nodes: S1 and S2 against obrolan on PostgreSQL + Redis with 1 and 3 worker processes
 bench-nodes: $(TEST_STAMP)

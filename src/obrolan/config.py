@@ -170,6 +170,9 @@ class Settings(BaseSettings):
     # R7: how often the audit log's head (seq and hash) is written to the log output, as
     # evidence kept outside the database that a cut-short table cannot match.
     audit_checkpoint_seconds: int = Field(default=3600, ge=60)
+    # Rows the retention sweep deletes per transaction: each batch holds the write lock,
+    # so a send arriving meanwhile waits for one batch, never for the whole sweep.
+    retention_batch_rows: int = Field(default=500, ge=1, le=100_000)
 
     # Checked at start, so a wrong value is one line naming the variable, not a
     # traceback (or, for the PRAGMA, SQL) later on.

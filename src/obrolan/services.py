@@ -108,7 +108,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         lease=timedelta(seconds=settings.jobs_lease_seconds),
         batch=settings.jobs_batch,
     )
-    retention_sweep = RetentionSweep(settings, stream, jobs, accounts.session_lifetime, clock)
+    retention_sweep = RetentionSweep(
+        settings, stream, jobs, accounts.session_lifetime, clock, audit
+    )
     retention_sweep.register(job_worker)
     audit_checkpoints = AuditCheckpoints(settings, db, stream, jobs, audit, lawful_access, clock)
     audit_checkpoints.register(job_worker)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, delete, insert, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Row, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts.models import (
@@ -176,10 +176,14 @@ async def delete_code(conn: AsyncConnection, user_id: str, channel: Channel) -> 
     await conn.execute(delete(verification_codes).where(c.user_id == user_id, c.channel == channel))
 
 
+def _expired_codes(now: datetime) -> ColumnElement[bool]:
+    return verification_codes.c.expires_at <= now
+
+
 async def delete_expired_codes(conn: AsyncConnection, now: datetime, limit: int) -> int:
     """At most `limit` codes whose time is up (retention rule "verification-code")."""
     c = verification_codes.c
-    old = select(c.user_id, c.channel).where(c.expires_at <= now).limit(limit)
+    old = select(c.user_id, c.channel).where(_expired_codes(now)).limit(limit)
     result = await conn.execute(
         delete(verification_codes).where(tuple_(c.user_id, c.channel).in_(old))
     )
@@ -390,22 +394,49 @@ async def close_user(conn: AsyncConnection, user_id: str, at: datetime) -> None:
 # -- retention sweep (R17) -------------------------------------------------------------
 # Each deletes at most `limit` rows and says how many, so the sweep works in short
 # transactions that never keep the write lock from a chat send for long.
+def _ended_sessions(ended: SessionCutoffs, revoked_before: datetime) -> ColumnElement[bool]:
+    return or_(
+        auth_sessions.c.revoked_at <= revoked_before,
+        auth_sessions.c.created_at <= ended.created_after,
+        auth_sessions.c.last_seen_at <= ended.seen_after,
+    )
+
+
 async def delete_ended_sessions(
     conn: AsyncConnection, *, ended: SessionCutoffs, revoked_before: datetime, limit: int
 ) -> int:
     """Sessions revoked before `revoked_before`, or expired by the `ended` cutoffs."""
-    old = (
-        select(auth_sessions.c.id)
-        .where(
-            or_(
-                auth_sessions.c.revoked_at <= revoked_before,
-                auth_sessions.c.created_at <= ended.created_after,
-                auth_sessions.c.last_seen_at <= ended.seen_after,
-            )
-        )
-        .limit(limit)
-    )
+    old = select(auth_sessions.c.id).where(_ended_sessions(ended, revoked_before)).limit(limit)
     result = await conn.execute(
         delete(auth_sessions).where(auth_sessions.c.id.in_(old.scalar_subquery()))
     )
     return int(result.rowcount)
+
+
+# -- the retention sweep's dry run and evidence --------------------------------------
+async def count_ended_sessions(
+    conn: AsyncConnection, *, ended: SessionCutoffs, revoked_before: datetime
+) -> int:
+    """How many sessions `delete_ended_sessions` would delete."""
+    found = select(func.count()).where(_ended_sessions(ended, revoked_before))
+    return int((await conn.execute(found)).scalar_one())
+
+
+async def count_expired_codes(conn: AsyncConnection, now: datetime) -> int:
+    found = select(func.count()).select_from(verification_codes).where(_expired_codes(now))
+    return int((await conn.execute(found)).scalar_one())
+
+
+async def oldest_session(conn: AsyncConnection) -> datetime | None:
+    """When the oldest session still kept was created."""
+    value: datetime | None = (
+        await conn.execute(select(func.min(auth_sessions.c.created_at)))
+    ).scalar_one()
+    return value
+
+
+async def oldest_code(conn: AsyncConnection) -> datetime | None:
+    value: datetime | None = (
+        await conn.execute(select(func.min(verification_codes.c.created_at)))
+    ).scalar_one()
+    return value

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Select, Table, delete, insert, select
+from sqlalchemy import Select, Table, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts.models import login_failures, throttled_actions
@@ -102,3 +102,30 @@ async def delete_old_actions(
         delete(throttled_actions).where(throttled_actions.c.id.in_(old.scalar_subquery()))
     )
     return int(result.rowcount)
+
+
+# -- the retention sweep's dry run and evidence --------------------------------------
+async def count_old_failures(conn: AsyncConnection, cutoff: datetime) -> int:
+    found = select(func.count()).where(login_failures.c.at <= cutoff)
+    return int((await conn.execute(found)).scalar_one())
+
+
+async def count_old_actions(conn: AsyncConnection, *, scope: ActionScope, cutoff: datetime) -> int:
+    found = select(func.count()).where(
+        throttled_actions.c.scope == scope, throttled_actions.c.at <= cutoff
+    )
+    return int((await conn.execute(found)).scalar_one())
+
+
+async def oldest_failure(conn: AsyncConnection) -> datetime | None:
+    value: datetime | None = (
+        await conn.execute(select(func.min(login_failures.c.at)))
+    ).scalar_one()
+    return value
+
+
+async def oldest_action(conn: AsyncConnection) -> datetime | None:
+    value: datetime | None = (
+        await conn.execute(select(func.min(throttled_actions.c.at)))
+    ).scalar_one()
+    return value

@@ -70,7 +70,9 @@ async def get_room(room_id: RoomId, me: PrincipalDep, services: ServicesDep) -> 
 async def update_room(
     room_id: RoomId, body: UpdateRoom, me: PrincipalDep, services: ServicesDep
 ) -> dict[str, Any]:
-    return await services.chat.update_room(me.user_id, room_id, body.name, body.topic)
+    return await services.chat.update_room(
+        me.user_id, room_id, body.name, body.topic, body.disappearing_days
+    )
 
 
 @router.get("/rooms/{room_id}/members")

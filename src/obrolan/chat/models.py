@@ -6,11 +6,13 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     PrimaryKeyConstraint,
     String,
     Table,
     UniqueConstraint,
+    text,
 )
 
 from obrolan.db import Position, UTCDateTime, data, metadata, system
@@ -50,6 +52,16 @@ rooms = Table(
         info=data("user.unique_id", "essential.service", "with-row"),
     ),
     Column("created_at", UTCDateTime, nullable=False, info=system()),
+    # Disappearing messages: the retention sweep removes the room's messages this many
+    # days after they were sent (0: off). One of retention.DISAPPEARING_DAYS.
+    Column(
+        "disappearing_days",
+        Integer,
+        nullable=False,
+        default=0,
+        server_default=text("0"),
+        info=system(),
+    ),
     Index("ix_rooms_kind_name", "kind", "name"),
 )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -27,6 +27,9 @@ class OpenDirect(RequestBody):
 class UpdateRoom(RequestBody):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     topic: str | None = Field(default=None, max_length=500)
+    # Disappearing messages: removed this many days after they were sent; 0 turns it off.
+    # The same periods as obrolan.privacy.retention.DISAPPEARING_DAYS.
+    disappearing_days: Literal[0, 1, 7, 90] | None = None
 
 
 class PersonRef(RequestBody):
@@ -61,3 +64,6 @@ class RoomOut(BaseModel):
     topic: str | None
     created_by: str | None
     created_at: str = Field(description="ISO 8601, UTC")
+    disappearing_days: int = Field(
+        default=0, description="messages are removed this many days after sending; 0: off"
+    )

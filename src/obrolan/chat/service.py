@@ -34,7 +34,7 @@ from obrolan.chat.rules import (
     may_update_room,
 )
 from obrolan.chat.store import MembershipRow, RoomRow
-from obrolan.chat.views import message_aad, message_views, room_view
+from obrolan.chat.views import gone_message_view, message_aad, message_views, room_view
 from obrolan.chat.writer import MessageWriter, SendResult
 from obrolan.clock import Clock
 from obrolan.config import Settings
@@ -42,6 +42,7 @@ from obrolan.db import Database
 from obrolan.errors import Conflict, Forbidden, Invalid, NotFound
 from obrolan.ids import new_id
 from obrolan.ops.metrics import Metrics
+from obrolan.privacy.retention import DISAPPEARING_DAYS
 from obrolan.realtime.frames import iso
 from obrolan.realtime.stream import EventStream, NewEvent, Transaction
 
@@ -170,13 +171,35 @@ class ChatService:
         return {"rooms": [room_view(r, member_count=n) for r, n in page], "next": cursor}
 
     async def update_room(
-        self, actor: str, room_id: str, name: str | None, topic: str | None
+        self,
+        actor: str,
+        room_id: str,
+        name: str | None,
+        topic: str | None,
+        disappearing_days: int | None = None,
     ) -> dict[str, Any]:
+        """Name, topic and disappearing messages (days, 0 for off); None leaves one as is.
+
+        Direct chats have no admins, so their settings stay as they are.
+        """
+        if disappearing_days is not None and disappearing_days not in DISAPPEARING_DAYS:
+            raise Invalid(
+                f"disappearing messages: one of {', '.join(map(str, DISAPPEARING_DAYS))} days",
+                field="disappearing_days",
+            )
         async with self.stream.transaction() as tx:
             room, me = await self._member_room(tx.conn, actor, room_id)
             if not may_update_room(room.kind, me.role):
-                raise Forbidden("only admins change a room's name and topic")
-            values = {k: v for k, v in (("name", name), ("topic", topic)) if v is not None}
+                raise Forbidden("only admins change a room's settings")
+            values: dict[str, Any] = {
+                k: v
+                for k, v in (
+                    ("name", name),
+                    ("topic", topic),
+                    ("disappearing_days", disappearing_days),
+                )
+                if v is not None
+            }
             if room.kind is not Kind.GROUP and values.get("name") == "":
                 raise Invalid("this room needs a name", field="name")
             if not values:
@@ -190,6 +213,7 @@ class ChatService:
                 room.created_by,
                 room.created_at,
                 room.direct_key,
+                values.get("disappearing_days", room.disappearing_days),
             )
             tx.append(NewEvent("room.updated", room_id, actor, room_view(updated)))
         return room_view(updated)
@@ -496,8 +520,13 @@ class ChatService:
     async def _hydrate_message_events(
         self, conn: AsyncConnection, rows: Sequence[Row[Any]]
     ) -> dict[int, dict[str, Any]]:
-        """Replayed message events carry the message as it is now (deleted: a tombstone)."""
+        """Replayed message events carry the message as it is now (deleted: a tombstone;
+        removed by disappearing messages: a tombstone of only its id and room)."""
         by_id = await store.messages_by_ids(conn, (r.message_id for r in rows if r.message_id))
         keys = await self.data_keys.get_many({m.sender_id for m in by_id.values()})
         views = dict(zip(by_id, message_views(list(by_id.values()), keys), strict=True))
-        return {r.position: views[r.message_id] for r in rows if r.message_id in views}
+        return {
+            r.position: views.get(r.message_id) or gone_message_view(r.message_id, r.room_id)
+            for r in rows
+            if r.message_id
+        }

@@ -43,6 +43,7 @@ class RoomRow:
     created_by: str | None
     created_at: datetime
     direct_key: str | None = None
+    disappearing_days: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,14 @@ class MembershipRow:
 
 def _room(row: Row[Any]) -> RoomRow:
     return RoomRow(
-        row.id, Kind(row.kind), row.name, row.topic, row.created_by, row.created_at, row.direct_key
+        row.id,
+        Kind(row.kind),
+        row.name,
+        row.topic,
+        row.created_by,
+        row.created_at,
+        row.direct_key,
+        row.disappearing_days,
     )
 
 
@@ -161,6 +169,7 @@ async def insert_room(conn: AsyncConnection, room: RoomRow) -> None:
             direct_key=room.direct_key,
             created_by=room.created_by,
             created_at=room.created_at,
+            disappearing_days=room.disappearing_days,
         )
     )
 
@@ -574,3 +583,65 @@ async def delete_room(conn: AsyncConnection, room_id: str) -> None:
     await conn.execute(delete(messages).where(messages.c.room_id == room_id))
     await conn.execute(delete(memberships).where(memberships.c.room_id == room_id))
     await conn.execute(delete(rooms).where(rooms.c.id == room_id))
+
+
+# -- disappearing messages (the retention sweep) -------------------------------------
+async def disappearing_rooms(conn: AsyncConnection) -> list[tuple[str, int]]:
+    """(room id, days) of every room with disappearing messages on."""
+    rows = await conn.execute(
+        select(rooms.c.id, rooms.c.disappearing_days)
+        .where(rooms.c.disappearing_days > 0)
+        .order_by(rooms.c.id)
+    )
+    return [(r[0], int(r[1])) for r in rows]
+
+
+def _oldest_of_room(room_id: str, limit: int) -> Select[Any]:
+    # The room's oldest messages by position, through ix_messages_room_id_position:
+    # a range read of `limit` rows, however many messages the room holds.
+    return (
+        select(messages.c.id, messages.c.created_at)
+        .where(messages.c.room_id == room_id)
+        .order_by(messages.c.position)
+        .limit(limit)
+    )
+
+
+async def delete_disappeared(
+    conn: AsyncConnection, room_id: str, sent_before: datetime, limit: int
+) -> tuple[int, int]:
+    """Delete up to `limit` of the room's oldest messages sent before `sent_before`, with
+    their reactions; (messages, reactions) deleted.
+
+    Walks the room's oldest messages in position order and stops at the first one sent
+    at or after `sent_before`. Positions follow sending order, so a message sent a few
+    milliseconds out of order waits at most one sweep more.
+    """
+    ids = []
+    for message_id, created_at in await conn.execute(_oldest_of_room(room_id, limit)):
+        if created_at >= sent_before:
+            break
+        ids.append(message_id)
+    if not ids:
+        return 0, 0
+    gone_reactions = await conn.execute(delete(reactions).where(reactions.c.message_id.in_(ids)))
+    gone = await conn.execute(delete(messages).where(messages.c.id.in_(ids)))
+    return int(gone.rowcount), int(gone_reactions.rowcount)
+
+
+async def count_disappeared(conn: AsyncConnection, room_id: str, sent_before: datetime) -> int:
+    """How many of the room's messages were sent before `sent_before` (a dry run)."""
+    value = (
+        await conn.execute(
+            select(func.count()).where(
+                messages.c.room_id == room_id, messages.c.created_at < sent_before
+            )
+        )
+    ).scalar_one()
+    return int(value)
+
+
+async def oldest_message_sent(conn: AsyncConnection, room_id: str) -> datetime | None:
+    """When the room's first remaining message (by position) was sent; None when empty."""
+    row = (await conn.execute(_oldest_of_room(room_id, 1))).first()
+    return None if row is None else row[1]

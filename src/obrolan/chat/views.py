@@ -33,6 +33,23 @@ def message_view(row: Row[Any] | Any, body: str | None) -> dict[str, Any]:
     }
 
 
+def gone_message_view(message_id: str, room_id: str | None) -> dict[str, Any]:
+    """A message whose row no longer exists (disappearing messages removed it): a
+    tombstone with nothing but its id and room, so replaying its events still works."""
+    return {
+        "id": message_id,
+        "room_id": room_id,
+        "sender_id": None,
+        "client_msg_id": None,
+        "position": None,
+        "body": None,
+        "reply_to": None,
+        "created_at": None,
+        "edited_at": None,
+        "deleted": True,
+    }
+
+
 def message_views(rows: Sequence[Row[Any]], keys: dict[str, bytes]) -> list[dict[str, Any]]:
     """Views of stored messages, opening each body with its author's data key."""
     return [
@@ -49,5 +66,6 @@ def room_view(room: RoomRow, **extra: Any) -> dict[str, Any]:
         "topic": room.topic,
         "created_by": room.created_by,
         "created_at": iso(room.created_at),
+        "disappearing_days": room.disappearing_days,
         **extra,
     }

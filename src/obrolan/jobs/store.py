@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -216,23 +216,36 @@ async def count_by_state(conn: AsyncConnection) -> list[StateCount]:
     return [StateCount(r[0], int(r[1]), r[2]) for r in rows]
 
 
+def _finished(done_before: datetime, dead_before: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(
+            jobs.c.state.in_([JobState.DONE, JobState.CANCELLED]),
+            jobs.c.finished_at <= done_before,
+        ),
+        and_(jobs.c.state == JobState.DEAD, jobs.c.finished_at <= dead_before),
+    )
+
+
 async def delete_finished(
     conn: AsyncConnection, *, done_before: datetime, dead_before: datetime, limit: int
 ) -> int:
     """Delete up to `limit` done or cancelled jobs finished before `done_before`, and dead
     ones finished before `dead_before`; how many."""
-    old = (
-        select(jobs.c.id)
-        .where(
-            or_(
-                and_(
-                    jobs.c.state.in_([JobState.DONE, JobState.CANCELLED]),
-                    jobs.c.finished_at <= done_before,
-                ),
-                and_(jobs.c.state == JobState.DEAD, jobs.c.finished_at <= dead_before),
-            )
-        )
-        .limit(limit)
-    )
+    old = select(jobs.c.id).where(_finished(done_before, dead_before)).limit(limit)
     result = await conn.execute(delete(jobs).where(jobs.c.id.in_(old.scalar_subquery())))
     return int(result.rowcount)
+
+
+# -- the retention sweep's dry run and evidence --------------------------------------
+async def count_finished(
+    conn: AsyncConnection, *, done_before: datetime, dead_before: datetime
+) -> int:
+    """How many jobs `delete_finished` would delete."""
+    found = select(func.count()).where(_finished(done_before, dead_before))
+    return int((await conn.execute(found)).scalar_one())
+
+
+async def oldest_finished(conn: AsyncConnection) -> datetime | None:
+    """When the longest-finished job still kept finished."""
+    value: datetime | None = (await conn.execute(select(func.min(jobs.c.finished_at)))).scalar_one()
+    return value

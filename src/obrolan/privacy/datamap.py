@@ -204,8 +204,13 @@ def to_json(entries: Iterable[DataMapEntry], problems: Iterable[DataMapProblem] 
     return json.dumps(document, indent=2)
 
 
-def to_table(entries: Iterable[DataMapEntry]) -> Group:
-    """The data map as Rich tables: one row per column, then the retention rules they name."""
+def to_table(
+    entries: Iterable[DataMapEntry], rules: dict[str, RetentionRule] | None = None
+) -> Group:
+    """The data map as Rich tables: one row per column, then the retention rules they name.
+
+    With `rules`, every rule in it is listed, also those no column names (backups).
+    """
     entries = list(entries)
     columns = Table(
         title="obrolan data map",
@@ -228,19 +233,24 @@ def to_table(entries: Iterable[DataMapEntry]) -> Group:
             "yes" if entry.encrypted else "",
             style=None if entry.personal else "dim",
         )
-    rules = Table(
+    table = Table(
         title="retention rules",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         collapse_padding=True,
     )
-    rules.add_column("rule", no_wrap=True)
-    rules.add_column("kept")
-    rules.add_column("promise", justify="center")
+    table.add_column("rule", no_wrap=True)
+    table.add_column("kept")
+    table.add_column("promise", justify="center")
     seen: dict[str, DataMapEntry] = {}
     for entry in entries:
         seen.setdefault(entry.retention, entry)
     for name, entry in sorted(seen.items()):
-        rules.add_row(name, entry.retention_summary, entry.promise or "")
-    return Group(columns, rules)
+        rule = (rules or {}).get(name)
+        summary = rule.summary if rule else entry.retention_summary
+        table.add_row(name, summary, entry.promise or "")
+    for name, rule in sorted((rules or {}).items()):
+        if name not in seen:
+            table.add_row(name, rule.summary, rule.promise or "")
+    return Group(columns, table)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, func, insert, select, text
@@ -111,3 +112,19 @@ async def delete_audit_entries_through(conn: AsyncConnection, seq: int) -> int:
     """Remove the oldest entries, up to and including `seq` (the retention rule, R5)."""
     result = await conn.execute(delete(audit_log).where(audit_log.c.seq <= seq))
     return result.rowcount or 0
+
+
+async def count_audit_before(conn: AsyncConnection, cutoff: datetime) -> int:
+    """Entries written before `cutoff`: what pruning the log would remove (a dry run)."""
+    return int(
+        (
+            await conn.execute(
+                select(func.count()).select_from(audit_log).where(audit_log.c.at < cutoff)
+            )
+        ).scalar_one()
+    )
+
+
+async def oldest_audit_at(conn: AsyncConnection) -> datetime | None:
+    oldest: datetime | None = (await conn.execute(select(func.min(audit_log.c.at)))).scalar_one()
+    return oldest
