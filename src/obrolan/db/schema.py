@@ -7,6 +7,7 @@ models module to this list.
 import obrolan.accounts.models
 import obrolan.chat.models
 import obrolan.jobs.models
+import obrolan.privacy.export.models
 import obrolan.privacy.models
 import obrolan.profile.models
 import obrolan.realtime.models  # noqa: F401

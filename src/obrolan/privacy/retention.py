@@ -61,6 +61,12 @@ RULES: dict[str, RetentionRule] = {
             "while the account exists, then 12 months by id only, as evidence of the answer",
             "R13",
         ),
+        RetentionRule(
+            "export",
+            "a finished data export: until OBROLAN_PRIVACY_EXPORT_HOURS (72) after it was"
+            " built, then deleted",
+            "R1",
+        ),
     ]
 }
 
