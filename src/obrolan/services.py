@@ -18,6 +18,7 @@ from obrolan.jobs import JobQueue, Worker
 from obrolan.notifications import Notifications, mail_sender, sms_sender
 from obrolan.ops.metrics import Metrics
 from obrolan.privacy.audit import AuditLog
+from obrolan.privacy.export import ExportService
 from obrolan.privacy.sweep import RetentionSweep
 from obrolan.profile.service import ProfileService
 from obrolan.realtime.hub import Hub, LocalBroker
@@ -45,6 +46,7 @@ class Services:
     job_worker: Worker
     retention_sweep: RetentionSweep
     audit: AuditLog
+    exports: ExportService
 
     async def start(self) -> None:
         await self.stream.raise_floor()
@@ -90,6 +92,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     retention_sweep = RetentionSweep(settings, stream, jobs, accounts.session_lifetime, clock)
     retention_sweep.register(job_worker)
     notifications.register(job_worker)
+    exports = ExportService(settings, db, stream, data_keys, audit, clock)
+    exports.register(job_worker)
     return Services(
         settings,
         clock,
@@ -109,4 +113,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         job_worker,
         retention_sweep,
         audit,
+        exports,
     )
