@@ -19,12 +19,13 @@ from typing import Any
 import jsonschema
 import pytest
 from PIL import Image
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 
 from obrolan.clock import FakeClock
 from obrolan.ids import new_id
 from obrolan.jobs import JobState
 from obrolan.privacy.export import EXPORT_KIND, delete_expired_exports
+from obrolan.privacy.export import store as export_store
 from obrolan.privacy.export.models import privacy_export_parts, privacy_exports
 from obrolan.privacy.models import audit_log, privacy_requests
 from tests.support.factories import PASSWORD, User, login, make_room, make_user
@@ -322,6 +323,33 @@ async def test_r1_a_long_history_is_read_in_pages_into_several_sealed_parts(
     jsonschema.Draft202012Validator(SCHEMA).validate(exported)
     assert sorted(m["body"] for m in exported["messages"]) == texts
     assert exported["counts"]["messages"] == 40
+
+
+async def test_r1_message_pages_seek_in_the_index_instead_of_rereading(
+    export_server: RunningServer,
+) -> None:
+    """Each page of a person's messages starts where the last ended (SQLite's plan)."""
+    server = export_server
+    if not server.settings.is_sqlite:
+        pytest.skip("reads SQLite's query plans")
+    engine = server.services.db.engine.sync_engine
+    statements: list[tuple[str, Any]] = []
+    plans: list[str] = []
+
+    def capture(_c: Any, _cur: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
+        statements.append((sql, params))
+
+    async with server.services.db.read() as conn:
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            await export_store.messages_page(conn, "someone", ("room", "client"), 10)
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+        for sql, params in statements:
+            rows = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)
+            plans.extend(str(r[-1]) for r in rows)
+    assert any("(room_id,client_msg_id)>" in p for p in plans), plans
+    assert not any(p.startswith("SCAN messages") for p in plans), plans
 
 
 async def test_r1_r4_an_export_of_an_erased_person_cannot_be_opened(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Row, delete, exists, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts.models import auth_sessions, users
@@ -283,13 +283,9 @@ async def messages_page(
     on (sender_id, room_id, client_msg_id), so every page is an index range scan."""
     stmt = select(messages).where(messages.c.sender_id == user_id)
     if after is not None:
-        room_id, client_msg_id = after
-        stmt = stmt.where(
-            or_(
-                messages.c.room_id > room_id,
-                and_(messages.c.room_id == room_id, messages.c.client_msg_id > client_msg_id),
-            )
-        )
+        # A row value, which both backends seek to in the index; the same condition
+        # spelled with OR made SQLite read the person's messages from the first each page.
+        stmt = stmt.where(tuple_(messages.c.room_id, messages.c.client_msg_id) > tuple_(*after))
     stmt = stmt.order_by(messages.c.room_id, messages.c.client_msg_id).limit(limit)
     return list(await conn.execute(stmt))
 
@@ -297,7 +293,11 @@ async def messages_page(
 async def reactions_page(
     conn: AsyncConnection, user_id: str, after: tuple[str, str] | None, limit: int
 ) -> list[Row[Any]]:
-    """The person's reactions, with the room of the message each is on."""
+    """The person's reactions, with the room of the message each is on.
+
+    No index starts with `reactions.user_id`: the pages walk the primary key from where
+    the last one ended, so one export reads the reactions table once in all.
+    """
     stmt = (
         select(
             reactions.c.message_id,
@@ -309,13 +309,7 @@ async def reactions_page(
         .where(reactions.c.user_id == user_id)
     )
     if after is not None:
-        message_id, emoji = after
-        stmt = stmt.where(
-            or_(
-                reactions.c.message_id > message_id,
-                and_(reactions.c.message_id == message_id, reactions.c.emoji > emoji),
-            )
-        )
+        stmt = stmt.where(tuple_(reactions.c.message_id, reactions.c.emoji) > tuple_(*after))
     stmt = stmt.order_by(reactions.c.message_id, reactions.c.emoji).limit(limit)
     return list(await conn.execute(stmt))
 
