@@ -20,6 +20,7 @@ from obrolan.notifications import Notifications, mail_sender, sms_sender
 from obrolan.ops.metrics import Metrics
 from obrolan.privacy.audit import AuditLog
 from obrolan.privacy.audit_checkpoint import AuditCheckpoints
+from obrolan.privacy.export import ExportService
 from obrolan.privacy.lawful_access import LawfulAccessService
 from obrolan.privacy.sweep import RetentionSweep
 from obrolan.profile.service import ProfileService
@@ -51,6 +52,7 @@ class Services:
     audit: AuditLog
     lawful_access: LawfulAccessService
     audit_checkpoints: AuditCheckpoints
+    exports: ExportService
 
     async def start(self) -> None:
         await self.stream.raise_floor()
@@ -115,6 +117,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     audit_checkpoints = AuditCheckpoints(settings, db, stream, jobs, audit, lawful_access, clock)
     audit_checkpoints.register(job_worker)
     notifications.register(job_worker)
+    exports = ExportService(settings, db, stream, data_keys, audit, clock)
+    exports.register(job_worker)
     return Services(
         settings,
         clock,
@@ -137,6 +141,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         audit,
         lawful_access,
         audit_checkpoints,
+        exports,
     )
 
 

@@ -5,7 +5,6 @@ cut off the end; the recurring job writes checkpoints to the log."""
 from __future__ import annotations
 
 import asyncio
-
 import os
 import re
 import subprocess
@@ -49,7 +48,9 @@ async def tamper(server: RunningServer) -> AsyncIterator[Database]:
     """
     db = Database(server.settings.resolved_database_url)
     async with asyncio.timeout(30):
-        while not any(r["action"] == "retention.run" for r in await _rows(db)):
+        while True:
+            if any(r["action"] == "retention.run" for r in await _rows(db)):
+                break
             await asyncio.sleep(0.05)
     yield db
     await db.dispose()

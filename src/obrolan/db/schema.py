@@ -8,6 +8,7 @@ with its own `keystore_metadata`; the data map reads both (`MAPPED`).
 import obrolan.accounts.models
 import obrolan.chat.models
 import obrolan.jobs.models
+import obrolan.privacy.export.models
 import obrolan.privacy.models
 import obrolan.profile.models
 import obrolan.realtime.models  # noqa: F401

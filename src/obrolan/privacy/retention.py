@@ -112,6 +112,12 @@ def retention_rules(settings: Settings) -> dict[str, RetentionRule]:
             f"encrypted backups: {_days(settings.privacy_backup_days)}, then deleted",
             "R5",
         ),
+        RetentionRule(
+            "export",
+            "a finished data export: until OBROLAN_PRIVACY_EXPORT_HOURS (72) after it was"
+            " built, then deleted",
+            "R1",
+        ),
     ]
     return {rule.name: rule for rule in [*_FIXED, *worded]}
 

@@ -3,7 +3,8 @@
 Sessions ended (revoked or expired) 90 days ago (less when logs are kept less, R5),
 sign-in failures and throttled actions whose counting window has passed, expired
 verification codes, finished jobs past the "jobs" rule, the messages of rooms with
-disappearing messages on, once their room's period has passed, audit-log entries past
+disappearing messages on, once their room's period has passed, exports past their
+download period (R1), audit-log entries past
 the log period (R5) and backups past theirs (R4, R5). The sweep queues its own
 next run, keyed by the period it runs in, so restarts and several processes never queue
 it twice.
@@ -40,6 +41,7 @@ from obrolan.jobs.rules import DEAD_KEPT, DONE_KEPT, period_start
 from obrolan.privacy import store as privacy_store
 from obrolan.privacy.audit import ActorRole, AuditEvent, AuditLog
 from obrolan.privacy.backups import prune_backups
+from obrolan.privacy.export import store as export_store
 from obrolan.privacy.retention import session_kept_after_end, session_purge, throttle_cutoff
 from obrolan.realtime.stream import EventStream
 
@@ -194,6 +196,7 @@ class RetentionSweep:
             *self._old_actions(now),
             self._finished_jobs(now),
             *await self._disappearing_messages(now),
+            self._expired_exports(now),
         ]
 
     async def sweep(self, now: datetime) -> dict[str, int]:
@@ -325,6 +328,16 @@ class RetentionSweep:
             ),
             partial(jobs_store.count_finished, done_before=done_before, dead_before=dead_before),
             jobs_store.oldest_finished,
+        )
+
+    def _expired_exports(self, now: datetime) -> Deletion:
+        return rows_deletion(
+            "expired-exports",
+            "export",
+            "privacy_exports",
+            lambda conn, limit: export_store.delete_expired_exports(conn, now, limit),
+            lambda conn: export_store.count_expired_exports(conn, now),
+            export_store.oldest_export,
         )
 
     async def _disappearing_messages(self, now: datetime) -> list[Deletion]:
