@@ -120,7 +120,7 @@ def backup_prune(
     ] = False,
 ) -> None:
     """Delete backups past their retention: data after 90 days (R5), key-store copies
-    after the erasure deadline less its grace, 23 days (R4)."""
+    after the erasure deadline less its grace and two sweeps, 22 days 22 hours (R4)."""
     settings = load_settings()
     with reported_errors(settings.resolved_database_url):
         result = backups.prune_backups(settings, Clock().now(), dry_run=dry_run)

@@ -4,8 +4,9 @@ This lives with the privacy engine rather than in ops because what makes it more
 copy is a privacy promise: a data backup never holds the key store, so erasing a
 person's key makes them unreadable in every backup (R4); data backups are kept 90 days
 (R5); and the key store's own copies, which an operator needs to survive a disk loss,
-are kept no longer than the erasure deadline less its grace period (30 - 7 = 23 days by
-default), so that none outlives a key the erasure job destroys when the grace ends.
+are kept no longer than the erasure deadline less its grace period and two sweep periods
+(30 - 7 days - 2 hours by default), so that none outlives a key the erasure job destroys
+when the grace ends.
 The retention sweep calls `prune_backups`; `obrolan backup` (obrolan.cli.backup) calls
 the rest.
 
@@ -78,17 +79,22 @@ class Created:
 
 def retention(settings: Settings, kind: BackupKind) -> timedelta:
     """How long a backup of `kind` is kept: 90 days for data (R5); for key-store copies,
-    the erasure deadline less its grace (R4), so none outlives an erasure."""
+    the erasure deadline less its grace and two sweeps (R4), so that none outlives an
+    erasure: the erasure runs up to one sweep after the grace ends, and an expired copy
+    is deleted by the sweep after it expires."""
     if kind is BackupKind.data:
-        days = settings.privacy_backup_days
+        kept = timedelta(days=settings.privacy_backup_days)
     else:
-        days = settings.privacy_erasure_deadline_days - settings.privacy_erasure_grace_days
-    if days < 1:
+        kept = timedelta(
+            days=settings.privacy_erasure_deadline_days - settings.privacy_erasure_grace_days
+        ) - 2 * timedelta(seconds=settings.retention_sweep_seconds)
+    if kept < timedelta(days=1):
         raise BackupError(
-            f"the retention of {kind} backups is {days} days: check OBROLAN_PRIVACY_BACKUP_DAYS,"
-            " OBROLAN_PRIVACY_ERASURE_DEADLINE_DAYS and OBROLAN_PRIVACY_ERASURE_GRACE_DAYS"
+            f"the retention of {kind} backups is {kept}: check OBROLAN_PRIVACY_BACKUP_DAYS,"
+            " OBROLAN_PRIVACY_ERASURE_DEADLINE_DAYS, OBROLAN_PRIVACY_ERASURE_GRACE_DAYS and"
+            " OBROLAN_RETENTION_SWEEP_SECONDS"
         )
-    return timedelta(days=days)
+    return kept
 
 
 def due(backups: list[Backup], now: datetime) -> PruneResult:
