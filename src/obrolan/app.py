@@ -20,6 +20,7 @@ from obrolan.clock import Clock
 from obrolan.config import Settings
 from obrolan.ops.api import router as ops_router
 from obrolan.ops.logging import RequestIdMiddleware
+from obrolan.privacy.api import router as privacy_router
 from obrolan.profile.api import PHOTO_PATH
 from obrolan.profile.api import router as profile_router
 from obrolan.realtime import gateway
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(profile_router, prefix=API_PREFIX, dependencies=api_checks)
     app.include_router(chat_router, prefix=API_PREFIX, dependencies=api_checks)
     app.include_router(admin_router, prefix=API_PREFIX, dependencies=api_checks)
+    app.include_router(privacy_router, prefix=API_PREFIX, dependencies=api_checks)
     return app
 
 

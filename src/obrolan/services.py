@@ -18,6 +18,9 @@ from obrolan.jobs import JobQueue, Worker
 from obrolan.notifications import Notifications, mail_sender, sms_sender
 from obrolan.ops.metrics import Metrics
 from obrolan.privacy.audit import AuditLog
+from obrolan.privacy.erasure import Erasure
+from obrolan.privacy.my_data import MyDataView
+from obrolan.privacy.requests import PrivacyRequests
 from obrolan.privacy.sweep import RetentionSweep
 from obrolan.profile.service import ProfileService
 from obrolan.realtime.hub import Hub, LocalBroker
@@ -45,12 +48,16 @@ class Services:
     job_worker: Worker
     retention_sweep: RetentionSweep
     audit: AuditLog
+    privacy_requests: PrivacyRequests
+    erasure: Erasure
+    my_data: MyDataView
 
     async def start(self) -> None:
         await self.stream.raise_floor()
         await self.broker.start()
         await self.chat.start()
         await self.retention_sweep.schedule_first()
+        await self.erasure.schedule_first()
         self.job_worker.start()
 
     async def close(self) -> None:
@@ -90,6 +97,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     retention_sweep = RetentionSweep(settings, stream, jobs, accounts.session_lifetime, clock)
     retention_sweep.register(job_worker)
     notifications.register(job_worker)
+    privacy_requests = PrivacyRequests(
+        settings, db, stream, data_keys, accounts, notifications, jobs, audit, clock
+    )
+    erasure = Erasure(
+        settings, stream, jobs, data_keys, notifications, privacy_requests, audit, metrics, clock
+    )
+    erasure.register(job_worker)
+    my_data = MyDataView(accounts, privacy_requests, audit)
     return Services(
         settings,
         clock,
@@ -109,4 +124,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         job_worker,
         retention_sweep,
         audit,
+        privacy_requests,
+        erasure,
+        my_data,
     )

@@ -42,6 +42,7 @@ from obrolan.db import Database
 from obrolan.errors import Conflict, Forbidden, Invalid, NotFound
 from obrolan.ids import new_id
 from obrolan.ops.metrics import Metrics
+from obrolan.privacy.requests import require_unrestricted
 from obrolan.realtime.frames import iso
 from obrolan.realtime.stream import EventStream, NewEvent, Transaction
 
@@ -88,6 +89,7 @@ class ChatService:
             raise Invalid("private and public rooms need a name", field="name")
         others = [m for m in dict.fromkeys(member_ids) if m != actor]
         async with self.stream.transaction() as tx:
+            await require_unrestricted(tx.conn, actor)  # R8
             if set(others) - await store.existing_user_ids(tx.conn, others):
                 raise NotFound("some members do not exist", field="members")
             # R18: people who blocked the creator are not added or invited.
@@ -113,6 +115,7 @@ class ChatService:
             raise Invalid("a direct chat needs another person", field="user_id")
         key = direct_key(actor, other)
         async with self.stream.transaction() as tx:
+            await require_unrestricted(tx.conn, actor)  # R8
             if not await store.existing_user_ids(tx.conn, [other]):
                 raise NotFound("no such person", field="user_id")
             if await store.either_blocked(tx.conn, actor, other):
@@ -212,6 +215,7 @@ class ChatService:
     # -- membership --------------------------------------------------------------------
     async def join(self, actor: str, room_id: str) -> dict[str, Any]:
         async with self.stream.transaction() as tx:
+            await require_unrestricted(tx.conn, actor)  # R8
             room = await store.get_room(tx.conn, room_id)
             me = await store.get_membership(tx.conn, room_id, actor)
             if room is None or (me is None and hides_existence(room.kind)):
@@ -239,6 +243,7 @@ class ChatService:
 
     async def invite(self, actor: str, room_id: str, user_id: str) -> None:
         async with self.stream.transaction() as tx:
+            await require_unrestricted(tx.conn, actor)  # R8
             room, me = await self._member_room(tx.conn, actor, room_id)
             if not may_invite(room.kind, me.role):
                 raise Forbidden("you may not invite people to this room")
@@ -297,6 +302,9 @@ class ChatService:
         self, actor: str, room_id: str, client_msg_id: str, body: str, reply_to: str | None
     ) -> SendResult:
         self._check_body(body)
+        async with self.db.read() as conn:
+            # R8: a read, not in the batched write: the write lock is not held longer.
+            await require_unrestricted(conn, actor)
         return await self.writer.send(actor, room_id, client_msg_id, body, reply_to)
 
     async def history(
@@ -330,6 +338,7 @@ class ChatService:
     async def edit(self, actor: str, message_id: str, body: str) -> dict[str, Any]:
         self._check_body(body)
         async with self.stream.transaction() as tx:
+            await require_unrestricted(tx.conn, actor)  # R8
             await self._own_message(tx.conn, actor, message_id)
             key = await self.data_keys.get(tx.conn, actor)
             if key is None:
@@ -363,6 +372,7 @@ class ChatService:
         if not 1 <= len(emoji) <= 32 or emoji.isspace():
             raise Invalid("an emoji is 1 to 32 characters", field="emoji")
         async with self.stream.transaction() as tx:
+            await require_unrestricted(tx.conn, actor)  # R8
             row = await store.get_message(tx.conn, message_id)
             if row is None:
                 raise NotFound("message not found")

@@ -6,8 +6,17 @@ end the command with one red line and exit code 1, never a traceback. One module
 command group; importing them registers their commands on `app`.
 """
 
-from obrolan.cli import admin, jobs, privacy, serve
+from obrolan.cli import admin, jobs, privacy, privacy_requests, serve
 from obrolan.cli._common import app, redact
 from obrolan.cli.serve import uvicorn_options
 
-__all__ = ["admin", "app", "jobs", "privacy", "redact", "serve", "uvicorn_options"]
+__all__ = [
+    "admin",
+    "app",
+    "jobs",
+    "privacy",
+    "privacy_requests",
+    "redact",
+    "serve",
+    "uvicorn_options",
+]
