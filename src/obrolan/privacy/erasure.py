@@ -148,7 +148,14 @@ class Erasure:
         if request_id is not None:
             async with self.stream.transaction() as tx:
                 await store.update_request(
-                    tx.conn, request_id, {"status": RequestStatus.in_progress, "progress": 10}
+                    tx.conn,
+                    request_id,
+                    {
+                        "status": RequestStatus.in_progress,
+                        "progress": 10,
+                        # Running: it can no longer be cancelled.
+                        "cancel_code_hash": None,
+                    },
                 )
         now = self.clock.now()
         async with self.stream.db.read() as conn:
@@ -170,7 +177,9 @@ class Erasure:
         removed = {name: await self._in_batches(step) for name, step in steps.items()}
         async with self.stream.transaction() as tx:
             for table in erasure_store.OWNED_TABLES:
-                removed[table.name] = await erasure_store.delete_owned_row(tx.conn, table, user_id)
+                removed[str(table.name)] = await erasure_store.delete_owned_row(
+                    tx.conn, table, user_id
+                )
             removed["privacy_request_notes"] = await store.clear_notes(tx.conn, user_id)
         async with self.stream.transaction() as tx:
             key = await self.data_keys.get(tx.conn, user_id)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts.models import users
@@ -162,7 +162,13 @@ async def clear_notes(conn: AsyncConnection, user_id: str) -> int:
     """The person's own words in their requests go with the erasure; the answers stay (R13)."""
     result = await conn.execute(
         update(privacy_requests)
-        .where(privacy_requests.c.user_id == user_id, privacy_requests.c.note_enc.is_not(None))
+        .where(
+            privacy_requests.c.user_id == user_id,
+            or_(
+                privacy_requests.c.note_enc.is_not(None),
+                privacy_requests.c.cancel_code_hash.is_not(None),
+            ),
+        )
         .values(note_enc=None, cancel_code_hash=None)
     )
     return int(result.rowcount)
