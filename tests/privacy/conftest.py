@@ -96,7 +96,10 @@ async def run_erasure(server: RunningServer, clock: FakeClock) -> None:
 async def finish_erasure(server: RunningServer, clock: FakeClock, user_id: str) -> None:
     """Run the job that destroys the person's key, once its wait for the mail is over."""
     async with asyncio.timeout(10):
-        while (job := await server.services.jobs.get_by_key(key_job_key(user_id))) is None:
+        while True:
+            job = await server.services.jobs.get_by_key(key_job_key(user_id))
+            if job is not None:
+                break
             await asyncio.sleep(0.01)
     if job.run_at > clock.now():
         clock.advance((job.run_at - clock.now()).total_seconds())

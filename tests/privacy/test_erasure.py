@@ -199,7 +199,7 @@ async def test_r4_erasure_cancelled_before_the_grace_period_ends_keeps_everythin
     sari = await _verified_person(server, smtp, "sari")
     room = await make_room(sari)
     sent = await _send(sari, room["id"], "tetap ada")
-    erasure = await open_request(sari, "erasure")
+    await open_request(sari, "erasure")
     match = CANCEL_CODE.search(text_part(await smtp.inbox.nth(2)))
     assert match is not None
 
