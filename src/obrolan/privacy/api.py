@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
+from obrolan.accounts.principal import Principal
 from obrolan.api.deps import PrincipalDep, ServicesDep
 from obrolan.privacy.requests import PrivacyRequest
 from obrolan.privacy.rules import RequestStatus
@@ -126,9 +127,19 @@ async def privacy_me(
 _NOT_AN_ADMIN = "not-an-admin: the caller is not an operator"
 
 
+async def _operator(principal: PrincipalDep, services: ServicesDep) -> Principal:
+    """The service's operator check, run before the body is read: a non-operator learns
+    nothing about what a body should hold, and gets 403 whatever they sent."""
+    services.privacy_requests.require_operator(principal)
+    return principal
+
+
+OperatorDep = Annotated[Principal, Depends(_operator)]
+
+
 @router.get("/admin/privacy/requests", responses=_problems(s403=_NOT_AN_ADMIN))
 async def request_queue(
-    principal: PrincipalDep,
+    principal: OperatorDep,
     services: ServicesDep,
     status: RequestStatus | None = None,
     overdue: bool | None = None,
@@ -152,7 +163,7 @@ async def request_queue(
     ),
 )
 async def open_request_for(
-    body: OperatorRequestOpen, principal: PrincipalDep, services: ServicesDep
+    body: OperatorRequestOpen, principal: OperatorDep, services: ServicesDep
 ) -> QueueEntryOut:
     """Open a request on a person's behalf."""
     opened = await services.privacy_requests.open_for(principal, body.user_id, body.kind, body.note)
@@ -164,7 +175,7 @@ async def open_request_for(
     responses=_problems(s403=_NOT_AN_ADMIN, s404="no such request"),
 )
 async def queued_request(
-    request_id: Id, principal: PrincipalDep, services: ServicesDep
+    request_id: Id, principal: OperatorDep, services: ServicesDep
 ) -> QueueEntryOut:
     """One request with the person's note (reading it is recorded in the audit log)."""
     return _queued(await services.privacy_requests.get_any(principal, request_id))
@@ -180,7 +191,7 @@ async def queued_request(
     ),
 )
 async def complete_request(
-    request_id: Id, body: Resolution, principal: PrincipalDep, services: ServicesDep
+    request_id: Id, body: Resolution, principal: OperatorDep, services: ServicesDep
 ) -> QueueEntryOut:
     return _queued(await services.privacy_requests.complete(principal, request_id, body.resolution))
 
@@ -195,7 +206,7 @@ async def complete_request(
     ),
 )
 async def refuse_request(
-    request_id: Id, body: Refusal, principal: PrincipalDep, services: ServicesDep
+    request_id: Id, body: Refusal, principal: OperatorDep, services: ServicesDep
 ) -> QueueEntryOut:
     return _queued(await services.privacy_requests.refuse(principal, request_id, body.reason))
 
@@ -205,7 +216,7 @@ async def refuse_request(
     responses=_problems(s403=_NOT_AN_ADMIN, s404="no such request", s409="request-not-cancellable"),
 )
 async def cancel_request_for(
-    request_id: Id, principal: PrincipalDep, services: ServicesDep
+    request_id: Id, principal: OperatorDep, services: ServicesDep
 ) -> QueueEntryOut:
     """Withdraw a request on the person's behalf; lifts a restriction or an objection."""
     return _queued(await services.privacy_requests.cancel_for(principal, request_id))
@@ -221,7 +232,7 @@ async def cancel_request_for(
     ),
 )
 async def rectify_account(
-    user_id: Id, body: Rectification, principal: PrincipalDep, services: ServicesDep
+    user_id: Id, body: Rectification, principal: OperatorDep, services: ServicesDep
 ) -> RectifiedOut:
     """Correct what a person cannot edit themselves (R8): the username."""
     done = await services.privacy_requests.rectify(principal, user_id, username=body.username)

@@ -101,14 +101,19 @@ def may_cancel(kind: RequestKind, status: RequestStatus, *, in_force: bool) -> b
     return status is RequestStatus.received
 
 
+def restricted() -> Forbidden:
+    """The answer to a restricted person's attempt to use their account (R8)."""
+    return Forbidden(
+        "your account is restricted at your request: it can be read, not used;"
+        " cancel the restriction request to lift it",
+        type_slug="restricted",
+    )
+
+
 async def require_unrestricted(conn: AsyncConnection, user_id: str) -> None:
     """Forbidden (`restricted`) when the person restricted the processing of their data (R8)."""
     if await store.is_restricted(conn, user_id):
-        raise Forbidden(
-            "your account is restricted at your request: it can be read, not used;"
-            " cancel the restriction request to lift it",
-            type_slug="restricted",
-        )
+        raise restricted()
 
 
 class PrivacyRequests:
@@ -175,6 +180,11 @@ class PrivacyRequests:
             return await self._cancel(tx, row, row.user_id, ActorRole.person)
 
     # -- operators -----------------------------------------------------------------------
+    @staticmethod
+    def require_operator(principal: Principal) -> None:
+        """Forbidden (`not-an-admin`) unless the principal is an operator."""
+        _require_operator(principal)
+
     async def open_for(
         self, principal: Principal, user_id: str, kind: RequestKind, note: str | None
     ) -> PrivacyRequest:
