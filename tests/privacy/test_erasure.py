@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
+import pytest
 from sqlalchemy import Table, func, select
+from websockets.exceptions import ConnectionClosed
 
 from obrolan.accounts.models import (
     auth_sessions,
@@ -29,6 +31,7 @@ from tests.privacy.conftest import DAY, finish_erasure, open_request, run_erasur
 from tests.support.factories import PASSWORD, User, make_room, make_user, register
 from tests.support.outbound import SmtpServer, text_part
 from tests.support.server import RunningServer
+from tests.support.ws import WsClient
 
 EMAIL = "sari@contoh.id"
 # The person's language is the default one (Indonesian) unless they chose another.
@@ -113,11 +116,17 @@ async def test_r4_erasure_after_the_grace_period_the_persons_rows_and_text_are_g
     ).status_code == 200
     assert (await sari.http.post("/api/v1/blocks", json={"user_id": budi.id})).status_code == 204
 
+    access = await open_request(sari, "access")
+    socket = await WsClient.open(server.ws_url, sari.token)
     erasure = await open_request(sari, "erasure")
     assert _at(erasure["due_at"]) - _at(erasure["created_at"]) == timedelta(days=7)
     assert _at(erasure["deadline_at"]) - _at(erasure["created_at"]) == timedelta(days=14)
 
-    # Closed at once: the session is revoked, sign-in refused, not findable.
+    # Closed at once: the session is revoked and its socket closed, sign-in refused, not
+    # findable.
+    with pytest.raises(ConnectionClosed) as closed:
+        await socket.recv_until(lambda _frame: False)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
     assert (await sari.http.get("/api/v1/me")).status_code == 401
     assert await _sign_in(server, "sari") == 401
     found = await budi.http.get("/api/v1/users", params={"username": "sari"})
@@ -151,6 +160,9 @@ async def test_r4_erasure_after_the_grace_period_the_persons_rows_and_text_are_g
     [tombstone] = await _rows(server, messages, id=theirs["id"])
     assert tombstone["body_enc"] is None and tombstone["deleted_at"] is not None
     assert await _count(server, reactions, "message_id", theirs["id"]) == 0
+    # The access request still open ends with the account: it cannot turn overdue.
+    [other] = await _rows(server, privacy_requests, id=access["id"])
+    assert (other["status"], other["resolution"]) == ("cancelled", "the account was erased")
     [request] = await _rows(server, privacy_requests, id=erasure["id"])
     assert (request["status"], request["note_enc"], request["cancel_code_hash"]) == (
         "done",

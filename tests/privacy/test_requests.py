@@ -19,6 +19,7 @@ from tests.jobs.conftest import run_cli
 from tests.privacy.conftest import HOUR, open_request
 from tests.support.factories import User, login, make_room, make_user
 from tests.support.server import RunningServer
+from tests.support.ws import WsClient
 
 
 async def _audit(server: RunningServer, subject_id: str) -> list[dict[str, Any]]:
@@ -303,6 +304,7 @@ async def test_r8_restriction_keeps_the_account_readable_and_used_for_nothing_el
     assert sent.status_code == 201
     message_id = sent.json()["id"]
 
+    socket = await WsClient.open(privacy_server.ws_url, ani.token)
     restriction = await open_request(ani, "restriction", note="until my data is corrected")
     assert restriction["status"] == "done"
     again = await ani.http.post("/api/v1/privacy/requests", json={"kind": "restriction"})
@@ -328,6 +330,9 @@ async def test_r8_restriction_keeps_the_account_readable_and_used_for_nothing_el
         resp = await attempt
         assert resp.status_code == 403, resp.text
         assert resp.json()["type"] == "https://obrolan.dev/problems/restricted"
+    refused = await socket.send_message(room["id"], "on the socket")
+    assert refused["type"] == "error"
+    assert refused["error"]["type"] == "https://obrolan.dev/problems/restricted"
     # Not findable by others.
     found = await budi.http.get("/api/v1/users", params={"username": ani.username})
     assert found.status_code == 404

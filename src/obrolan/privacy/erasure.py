@@ -52,6 +52,8 @@ PEOPLE_BATCH = 20
 # Between queueing the "done" mail and destroying the key the mail is sealed under.
 ERASURE_MAIL_WAIT = timedelta(minutes=10)
 
+ACCOUNT_ERASED = "the account was erased"
+
 log = structlog.get_logger("obrolan.privacy.erasure")
 
 Step = Callable[[AsyncConnection, int], Awaitable[int]]
@@ -181,6 +183,10 @@ class Erasure:
                     tx.conn, table, user_id
                 )
             removed["privacy_request_notes"] = await store.clear_notes(tx.conn, user_id)
+            # An access request still open would otherwise turn overdue for ever (R13).
+            removed["privacy_requests_closed"] = await store.close_open_requests(
+                tx.conn, user_id, keep_id=request_id, now=tx.now, resolution=ACCOUNT_ERASED
+            )
         async with self.stream.transaction() as tx:
             key = await self.data_keys.get(tx.conn, user_id)
             mailed = False

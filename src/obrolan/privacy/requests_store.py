@@ -158,6 +158,21 @@ async def due_erasures(conn: AsyncConnection, now: datetime, limit: int) -> list
     return [_request(r) for r in rows]
 
 
+async def close_open_requests(
+    conn: AsyncConnection, user_id: str, *, keep_id: str | None, now: datetime, resolution: str
+) -> int:
+    """The person's other open requests end with the account (none can be answered now)."""
+    query = update(privacy_requests).where(
+        privacy_requests.c.user_id == user_id, privacy_requests.c.status.in_(_OPEN)
+    )
+    if keep_id is not None:
+        query = query.where(privacy_requests.c.id != keep_id)
+    result = await conn.execute(
+        query.values(status="cancelled", resolution=resolution, done_at=now)
+    )
+    return int(result.rowcount)
+
+
 async def clear_notes(conn: AsyncConnection, user_id: str) -> int:
     """The person's own words in their requests go with the erasure; the answers stay (R13)."""
     result = await conn.execute(
