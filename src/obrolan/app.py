@@ -20,6 +20,7 @@ from obrolan.clock import Clock
 from obrolan.config import Settings
 from obrolan.ops.api import router as ops_router
 from obrolan.ops.logging import RequestIdMiddleware
+from obrolan.privacy.api import router as privacy_router
 from obrolan.privacy.audit_api import router as privacy_audit_router
 from obrolan.privacy.export.api import router as export_router
 from obrolan.privacy.lawful_access_api import router as lawful_access_router
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(lawful_access_router, prefix=API_PREFIX, dependencies=api_checks)
     app.include_router(privacy_audit_router, prefix=API_PREFIX, dependencies=api_checks)
     app.include_router(export_router, prefix=API_PREFIX, dependencies=api_checks)
+    app.include_router(privacy_router, prefix=API_PREFIX, dependencies=api_checks)
     return app
 
 

@@ -20,8 +20,11 @@ from obrolan.notifications import Notifications, mail_sender, sms_sender
 from obrolan.ops.metrics import Metrics
 from obrolan.privacy.audit import AuditLog
 from obrolan.privacy.audit_checkpoint import AuditCheckpoints
+from obrolan.privacy.erasure import Erasure
 from obrolan.privacy.export import ExportService
 from obrolan.privacy.lawful_access import LawfulAccessService
+from obrolan.privacy.my_data import MyDataView
+from obrolan.privacy.requests import PrivacyRequests
 from obrolan.privacy.sweep import RetentionSweep
 from obrolan.profile.service import ProfileService
 from obrolan.realtime.hub import Hub, LocalBroker
@@ -53,6 +56,9 @@ class Services:
     lawful_access: LawfulAccessService
     audit_checkpoints: AuditCheckpoints
     exports: ExportService
+    privacy_requests: PrivacyRequests
+    erasure: Erasure
+    my_data: MyDataView
 
     async def start(self) -> None:
         await self.stream.raise_floor()
@@ -60,6 +66,7 @@ class Services:
         await self.chat.start()
         await self.retention_sweep.schedule_first()
         await self.audit_checkpoints.schedule_first()
+        await self.erasure.schedule_first()
         self.job_worker.start()
 
     async def close(self) -> None:
@@ -119,6 +126,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     notifications.register(job_worker)
     exports = ExportService(settings, db, stream, data_keys, audit, clock)
     exports.register(job_worker)
+    privacy_requests = PrivacyRequests(
+        settings, db, stream, data_keys, accounts, notifications, jobs, audit, clock
+    )
+    erasure = Erasure(
+        settings, stream, jobs, data_keys, notifications, privacy_requests, audit, metrics, clock
+    )
+    erasure.register(job_worker)
+    my_data = MyDataView(accounts, privacy_requests, audit)
     return Services(
         settings,
         clock,
@@ -142,6 +157,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         lawful_access,
         audit_checkpoints,
         exports,
+        privacy_requests,
+        erasure,
+        my_data,
     )
 
 

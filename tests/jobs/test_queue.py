@@ -148,8 +148,9 @@ async def test_metrics_show_jobs_per_state_and_oldest_due_age(
 
     async with jobs_server.http() as http:
         text = (await http.get("/metrics")).text
-    # The two waiting ones, and the next runs of the retention sweep and the audit checkpoint.
-    assert 'obrolan_jobs{state="queued"} 4.0' in text
+    # The two waiting ones, and the next runs of the retention sweep, the audit checkpoint
+    # and the erasure.
+    assert 'obrolan_jobs{state="queued"} 5.0' in text
     assert 'obrolan_jobs{state="dead"} 1.0' in text
     assert 'obrolan_jobs{state="running"} 0.0' in text
     assert 'obrolan_jobs{state="failed"} 0.0' in text

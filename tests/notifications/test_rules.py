@@ -44,7 +44,15 @@ def test_logs_show_only_an_elided_address(address: str, shown: str) -> None:
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("name", sorted(MAIL))
 def test_every_mail_template_renders_in_both_languages(name: str, language: str) -> None:
-    params = {"code": "123456", "minutes": "10", "username": "sari", "device": "<b>", "at": "x"}
+    params = {
+        "code": "123456",
+        "minutes": "10",
+        "username": "sari",
+        "device": "<b>",
+        "at": "x",
+        "date": "2026-01-08 12:00",
+        "operator": "<b>",
+    }
     text = render_mail(name, language, params)  # type: ignore[arg-type]
     assert text.subject and text.text
     assert "<b>" not in text.html and f'lang="{language}"' in text.html

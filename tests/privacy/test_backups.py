@@ -25,6 +25,7 @@ from obrolan.accounts.models import users
 from obrolan.chat.models import messages
 from obrolan.chat.views import message_aad
 from obrolan.cli import app
+from obrolan.clock import FakeClock
 from obrolan.config import Settings
 from obrolan.crypto import DecryptionError, open_sealed
 from obrolan.crypto.files import decrypt_file, read_kind
@@ -32,6 +33,7 @@ from obrolan.crypto.keystore import KeyStore
 from obrolan.privacy import backups
 from obrolan.privacy.backups import BackupKind, create_backup, prune_backups
 from obrolan.services import keystore_location
+from tests.privacy.conftest import DAY, finish_erasure, open_request, run_erasure
 from tests.support.factories import User, make_direct, make_user
 from tests.support.server import RunningServer
 
@@ -90,9 +92,10 @@ async def _seen(siti: User, budi: User, room_id: str) -> dict[str, Any]:
     }
 
 
-async def test_r4_backup_restored_after_key_destruction_is_unreadable(
-    server: RunningServer,
+async def test_r4_a_backup_from_before_the_erasure_restored_after_it_reads_nothing_of_the_person(
+    privacy_server: RunningServer, clock: FakeClock
 ) -> None:
+    server = privacy_server
     siti, budi, room_id, ids = await _two_people_talk(server)
     assert await _seen(siti, budi, room_id) == {
         "history": [(siti.id, BY_SITI), (budi.id, BY_BUDI)],
@@ -101,23 +104,23 @@ async def test_r4_backup_restored_after_key_destruction_is_unreadable(
     }
     data, _keys = await _create(server)
 
-    # Siti is erased: her key is destroyed. (The erasure job, with its grace period, is
-    # to call exactly this when the grace ends.)
-    await server.services.data_keys.destroy(siti.id)
-    await server.stop()
-    restored = await _cli(server, "restore", "--yes", data.name)
-    assert restored.exit_code == 0, restored.output
-    await server.start()
+    # Siti asks to be erased; the grace period passes and the erasure runs.
+    await open_request(siti, "erasure")
+    clock.advance(7 * DAY)
+    await run_erasure(server, clock)
+    await finish_erasure(server, clock, siti.id)
+    history = (await budi.http.get(f"/api/v1/rooms/{room_id}/messages")).json()["messages"]
+    assert [(m["sender_id"], m["body"]) for m in history] == [(siti.id, None), (budi.id, BY_BUDI)]
 
-    # The restored database has Siti's rows again, and still no one can read them.
+    # The backup from before goes back in place of the database.
+    await server.stop()
+    await asyncio.to_thread(backups.restore_data, server.settings, data)
+
+    # Siti's rows are back, sealed as they were, and nothing of hers opens with any key
+    # the key store holds: hers is in no key store and no data backup.
     async with server.services.db.read() as conn:
         person = (await conn.execute(select(users).where(users.c.id == siti.id))).one()
         bodies = dict((await conn.execute(select(messages.c.id, messages.c.body_enc))).all())
-    assert await _seen(siti, budi, room_id) == {
-        "history": [(siti.id, None), (budi.id, BY_BUDI)],
-        "siti": (None, None, None),
-        "budi": ("Budi Santoso", "budi@contoh.co.id"),
-    }
     sealed = {
         "message": (bodies[ids["siti"]], message_aad(ids["siti"])),
         "display name": (person.display_name_enc, aad("users", "display_name_enc", siti.id)),
@@ -128,7 +131,7 @@ async def test_r4_backup_restored_after_key_destruction_is_unreadable(
     keys = {uid: keyring.unwrap(uid, w) for uid, w, _ in await server.services.keystore.all()}
     assert sorted(keys) == [budi.id]
     for what, (value, where) in sealed.items():
-        assert value is not None, what
+        assert value, what
         for owner, key in keys.items():
             with pytest.raises(DecryptionError):
                 open_sealed(key, value, where)
@@ -137,6 +140,19 @@ async def test_r4_backup_restored_after_key_destruction_is_unreadable(
     assert open_sealed(keys[budi.id], bodies[ids["budi"]], message_aad(ids["budi"])) == (
         BY_BUDI.encode()
     )
+
+    # `obrolan backup restore` does the same and then erases her again at once: the
+    # restored session and password no longer sign her in, her rows are tombstones.
+    restored = await _cli(server, "restore", "--yes", data.name)
+    assert restored.exit_code == 0, restored.output
+    assert "erased again 1 people" in restored.stdout
+    await server.start()
+    assert (await siti.http.get("/api/v1/me")).status_code == 401
+    history = (await budi.http.get(f"/api/v1/rooms/{room_id}/messages")).json()["messages"]
+    assert [(m["sender_id"], m["body"]) for m in history] == [(siti.id, None), (budi.id, BY_BUDI)]
+    async with server.services.db.read() as conn:
+        person = (await conn.execute(select(users).where(users.c.id == siti.id))).one()
+    assert person.erased_at is not None and person.email_enc is None
 
 
 def _pg_restore_list(dump: Path) -> str:

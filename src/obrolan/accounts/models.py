@@ -91,6 +91,14 @@ users = Table(
     # address holds its blind index, signs in and can be found (accounts/verification.py).
     Column("email_verified_at", UTCDateTime, nullable=True, info=system()),
     Column("phone_verified_at", UTCDateTime, nullable=True, info=system()),
+    # R8: while set, the account is restricted: readable by its owner, used for nothing
+    # else (obrolan.privacy.requests). Set and lifted through a restriction request.
+    Column("restricted_at", UTCDateTime, nullable=True, info=system()),
+    # R8: the person objected to processing for any purpose other than the service itself.
+    Column("objected_at", UTCDateTime, nullable=True, info=system()),
+    # R3, R4: when the erasure emptied this row; it stays as a tombstone without personal
+    # data so that other rows' references to the id hold.
+    Column("erased_at", UTCDateTime, nullable=True, info=system()),
 )
 
 # The one pending code per person and channel (email or phone), F1. The code is kept

@@ -25,6 +25,7 @@ from obrolan.clock import Clock
 from obrolan.config import Settings
 from obrolan.db import Database
 from obrolan.errors import NotFound
+from obrolan.privacy.requests_store import is_restricted
 from obrolan.profile import fields as profiles
 from obrolan.realtime.stream import EventStream
 
@@ -115,7 +116,11 @@ class ProfileActions:
             user = await store.user_by_username(conn, username.lower())
             findable = user is not None and (
                 user.id == principal.user_id
-                or (await store.get_contact_settings(conn, user.id)).findable_by_username
+                or (
+                    (await store.get_contact_settings(conn, user.id)).findable_by_username
+                    # R8: a restricted account is used for nothing but its owner's reading.
+                    and not await is_restricted(conn, user.id)
+                )
             )
             if user is None or not findable:
                 raise NotFound("no one has this username", field="username")

@@ -37,6 +37,7 @@ from obrolan.config import Settings
 from obrolan.crypto import KeyRing
 from obrolan.errors import Conflict, Invalid, NotFound
 from obrolan.notifications import Language, Notifications
+from obrolan.privacy.requests_store import is_restricted
 from obrolan.profile import fields as profiles
 from obrolan.realtime.stream import EventStream, Transaction
 
@@ -274,7 +275,8 @@ class Addresses:
                 tx.conn, self.actions.lookup_keys(principal.user_id), tx.now, what="look-ups"
             )
             user = await store.user_by_verified_address(tx.conn, channel, index)
-            if user is not None:
+            # R8: a restricted account cannot be found.
+            if user is not None and not await is_restricted(tx.conn, user.id):
                 chosen = await store.get_contact_settings(tx.conn, user.id)
                 if chosen.findable_by_email if channel == "email" else chosen.findable_by_phone:
                     key = await self.data_keys.get(user.id)

@@ -42,6 +42,7 @@ from obrolan.db import Database
 from obrolan.errors import Conflict, Forbidden, Invalid, NotFound
 from obrolan.ids import new_id
 from obrolan.ops.metrics import Metrics
+from obrolan.privacy.requests import require_unrestricted
 from obrolan.privacy.retention import DISAPPEARING_DAYS
 from obrolan.realtime.frames import iso
 from obrolan.realtime.stream import EventStream, NewEvent, Transaction
@@ -89,6 +90,7 @@ class ChatService:
             raise Invalid("private and public rooms need a name", field="name")
         others = [m for m in dict.fromkeys(member_ids) if m != actor]
         async with self.stream.transaction() as tx:
+            await require_unrestricted(tx.conn, actor)  # R8
             if set(others) - await store.existing_user_ids(tx.conn, others):
                 raise NotFound("some members do not exist", field="members")
             # R18: people who blocked the creator are not added or invited.
@@ -114,6 +116,7 @@ class ChatService:
             raise Invalid("a direct chat needs another person", field="user_id")
         key = direct_key(actor, other)
         async with self.stream.transaction() as tx:
+            await require_unrestricted(tx.conn, actor)  # R8
             if not await store.existing_user_ids(tx.conn, [other]):
                 raise NotFound("no such person", field="user_id")
             if await store.either_blocked(tx.conn, actor, other):
@@ -236,6 +239,7 @@ class ChatService:
     # -- membership --------------------------------------------------------------------
     async def join(self, actor: str, room_id: str) -> dict[str, Any]:
         async with self.stream.transaction() as tx:
+            await require_unrestricted(tx.conn, actor)  # R8
             room = await store.get_room(tx.conn, room_id)
             me = await store.get_membership(tx.conn, room_id, actor)
             if room is None or (me is None and hides_existence(room.kind)):
@@ -263,6 +267,7 @@ class ChatService:
 
     async def invite(self, actor: str, room_id: str, user_id: str) -> None:
         async with self.stream.transaction() as tx:
+            await require_unrestricted(tx.conn, actor)  # R8
             room, me = await self._member_room(tx.conn, actor, room_id)
             if not may_invite(room.kind, me.role):
                 raise Forbidden("you may not invite people to this room")
@@ -372,6 +377,7 @@ class ChatService:
     async def edit(self, actor: str, message_id: str, body: str) -> dict[str, Any]:
         self._check_body(body)
         async with self.stream.transaction() as tx:
+            await require_unrestricted(tx.conn, actor)  # R8
             await self._own_message(tx.conn, actor, message_id)
             key = await self.data_keys.get(actor)
             if key is None:
@@ -405,6 +411,7 @@ class ChatService:
         if not 1 <= len(emoji) <= 32 or emoji.isspace():
             raise Invalid("an emoji is 1 to 32 characters", field="emoji")
         async with self.stream.transaction() as tx:
+            await require_unrestricted(tx.conn, actor)  # R8
             row = await store.get_message(tx.conn, message_id)
             if row is None:
                 raise NotFound("message not found")

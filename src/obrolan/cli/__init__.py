@@ -6,7 +6,7 @@ end the command with one red line and exit code 1, never a traceback. One module
 command group; importing them registers their commands on `app`.
 """
 
-from obrolan.cli import admin, audit, backup, jobs, privacy, serve
+from obrolan.cli import admin, audit, backup, jobs, privacy, privacy_requests, serve
 from obrolan.cli._common import app, redact
 from obrolan.cli.serve import uvicorn_options
 
@@ -17,6 +17,7 @@ __all__ = [
     "backup",
     "jobs",
     "privacy",
+    "privacy_requests",
     "redact",
     "serve",
     "uvicorn_options",

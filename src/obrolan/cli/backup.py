@@ -24,8 +24,9 @@ from obrolan.cli._common import (
 from obrolan.clock import Clock
 from obrolan.config import Settings
 from obrolan.crypto.keystore import KeyStore
+from obrolan.db.migrate import upgrade
 from obrolan.privacy import backups
-from obrolan.services import keystore_location
+from obrolan.services import build_services, keystore_location
 
 _T = TypeVar("_T")
 
@@ -85,8 +86,8 @@ def backup_restore(
     """Restore a data backup in place of the database, keeping the current key store.
 
     Stop the server first (every node). People erased since the backup was made stay
-    unreadable: their keys are not in the key store (R4). With --keys, restore a
-    key-store copy instead.
+    unreadable: their keys are not in the key store (R4); they are erased again at once.
+    With --keys, restore a key-store copy instead.
     """
     settings = load_settings()
     with reported_errors(settings.resolved_database_url):
@@ -107,8 +108,10 @@ def backup_restore(
             console.print(f"restored {added} keys from {escape(path.name)}", soft_wrap=True)
         else:
             backups.restore_data(settings, path)
+            erased = asyncio.run(_erase_again(settings))
             console.print(
-                f"restored {escape(path.name)}; start the server (it migrates if needed)",
+                f"restored {escape(path.name)}; erased again {len(erased)} people erased"
+                " since it was made; start the server",
                 soft_wrap=True,
             )
 
@@ -128,6 +131,17 @@ def backup_prune(
     for backup in result.deleted:
         console.print(f"{verb} {backup.kind} backup {escape(backup.path.name)}", soft_wrap=True)
     console.print(f"{len(result.deleted)} {verb}, {len(result.kept)} kept", soft_wrap=True)
+
+
+async def _erase_again(settings: Settings) -> list[str]:
+    """Bring the restored database to the newest schema, then erase again the people
+    erased since the backup was made (their keys are gone): R4 holds after a restore."""
+    await upgrade(settings.resolved_database_url, keystore_url=settings.keystore_url)
+    services = build_services(settings)
+    try:
+        return await services.erasure.erase_keyless()
+    finally:
+        await services.close()
 
 
 async def _with_keystore(settings: Settings, call: Callable[[KeyStore], Awaitable[_T]]) -> _T:

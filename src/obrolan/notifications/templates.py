@@ -85,6 +85,51 @@ MAIL: dict[str, MailTemplate] = {
             ),
         },
     ),
+    # R4: the erasure request, told at both ends. The account is closed at once, so the
+    # cancel code is the person's way back without signing in.
+    "erasure_received": MailTemplate(
+        essential=True,
+        texts={
+            "en": (
+                "Your account will be erased on $date",
+                "We received the request to erase your obrolan account $username. The"
+                " account is closed now, and everything in it will be erased on $date"
+                " (UTC).\n\n"
+                "Changed your mind? Until then, cancel the erasure with the code $code"
+                " (Cancel erasure in the app, or POST /api/v1/privacy/erasure/cancel),"
+                " or write to $operator. Cancelling opens the account again; sign in"
+                " with your password.",
+            ),
+            "id": (
+                "Akun Anda akan dihapus pada $date",
+                "Kami menerima permintaan untuk menghapus akun obrolan $username. Akun"
+                " ditutup sekarang, dan semua isinya akan dihapus pada $date (UTC).\n\n"
+                "Berubah pikiran? Sampai saat itu, batalkan penghapusan dengan kode $code"
+                " (Batalkan penghapusan di aplikasi, atau POST"
+                " /api/v1/privacy/erasure/cancel), atau hubungi $operator. Pembatalan"
+                " membuka kembali akun; masuk dengan kata sandi Anda.",
+            ),
+        },
+    ),
+    "erasure_done": MailTemplate(
+        essential=True,
+        texts={
+            "en": (
+                "Your account was erased",
+                "Your obrolan account $username was erased: your profile, your messages'"
+                " text and everything else that was yours are gone, and the key they were"
+                " encrypted with is destroyed, so copies in backups cannot be read either."
+                "\n\nThis is the last mail you get from us.",
+            ),
+            "id": (
+                "Akun Anda telah dihapus",
+                "Akun obrolan $username telah dihapus: profil, isi pesan, dan semua data"
+                " Anda lainnya sudah tidak ada, dan kunci enkripsinya dimusnahkan, sehingga"
+                " salinan di cadangan pun tidak dapat dibaca.\n\n"
+                "Ini adalah email terakhir dari kami.",
+            ),
+        },
+    ),
 }
 
 SMS: dict[str, dict[Language, str]] = {

@@ -37,4 +37,5 @@ async def metrics(services: ServicesDep) -> Response:
     async with services.db.read() as conn:
         services.metrics.stream_committed.set(await services.stream.head(conn))
     services.metrics.stream_delivered.set(services.hub.published_up_to)
+    services.metrics.privacy_requests_overdue.set(await services.privacy_requests.overdue_count())
     return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -59,5 +59,13 @@ class Metrics:
             registry=self.registry,
         )
 
+        # R13: open data requests past their legal deadline, counted from the database
+        # when /metrics is scraped, so every node says the same (docs/operations.md).
+        self.privacy_requests_overdue = Gauge(
+            "obrolan_privacy_requests_overdue",
+            "Open data requests past their deadline",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, LargeBinary, String, Table
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    false,
+)
 
 from obrolan.db import UTCDateTime, data, metadata, system
 from obrolan.db.base import Position
@@ -91,6 +101,24 @@ privacy_requests = Table(
     Column("done_at", UTCDateTime, nullable=True, info=system("privacy-request")),
     # An erasure runs at this moment, unless cancelled before.
     Column("due_at", UTCDateTime, nullable=True, info=system("privacy-request")),
+    # Erasure: SHA-256 of the cancel code mailed to the person, who can no longer sign in.
+    Column(
+        "cancel_code_hash",
+        LargeBinary(32),
+        nullable=True,
+        unique=True,
+        info=data(
+            "user.authorization.credentials", "essential.service.authentication", "privacy-request"
+        ),
+    ),
+    # Erasure: whether this request closed the account (then cancelling it reopens it).
+    Column(
+        "closed_account",
+        Boolean,
+        nullable=False,
+        server_default=false(),
+        info=system("privacy-request"),
+    ),
     Index("ix_privacy_requests_user_id", "user_id"),
     Index("ix_privacy_requests_status_deadline_at", "status", "deadline_at"),
 )
