@@ -107,10 +107,12 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: SqliteSynchronous) -> No
         # Let SQLAlchemy, not the driver, decide when a transaction begins (see "begin").
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
+        # First: the pragmas after it may wait for a lock another process (the CLI, the
+        # server) holds, and should wait rather than fail with "database is locked".
+        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")
