@@ -365,3 +365,32 @@ async def test_r1_r4_an_export_of_an_erased_person_cannot_be_opened(
     async with server.http(token) as http:
         resp = await http.get(f"/api/v1/privacy/exports/{info['id']}")
     assert resp.status_code == 404, resp.text
+
+
+async def test_r1_r13_an_access_request_through_the_api_ends_in_a_download(
+    export_server: RunningServer,
+) -> None:
+    """The whole road a person takes: ask, watch the request, download the ZIP."""
+    ani = await make_user(export_server, "ani")
+    opened = await ani.http.post("/api/v1/privacy/requests", json={"kind": "access"})
+    assert opened.status_code == 201, opened.text
+    request_id = opened.json()["id"]
+
+    async with asyncio.timeout(30):
+        while True:
+            request = (await ani.http.get(f"/api/v1/privacy/requests/{request_id}")).json()
+            if request["status"] == "done":
+                break
+            await asyncio.sleep(0.05)
+    assert request["progress"] == 100 and request["done_at"] is not None
+    assert request["overdue"] is False
+
+    info = await _only_export(ani)
+    assert info["request_id"] == request_id
+    download = await ani.http.get(f"/api/v1/privacy/exports/{info['id']}")
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "application/zip"
+    exported = json.loads(_unzipped(download.content)["export.json"])
+    jsonschema.Draft202012Validator(SCHEMA).validate(exported)
+    assert exported["request_id"] == request_id
+    assert request_id in [r["id"] for r in exported["data_requests"]]
