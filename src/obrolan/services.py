@@ -124,8 +124,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     audit_checkpoints = AuditCheckpoints(settings, db, stream, jobs, audit, lawful_access, clock)
     audit_checkpoints.register(job_worker)
     notifications.register(job_worker)
-    exports = ExportService(settings, db, stream, data_keys, audit, clock)
-    exports.register(job_worker)
     privacy_requests = PrivacyRequests(
         settings, db, stream, data_keys, accounts, notifications, jobs, audit, clock
     )
@@ -133,6 +131,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         settings, stream, jobs, data_keys, notifications, privacy_requests, audit, metrics, clock
     )
     erasure.register(job_worker)
+    exports = ExportService(settings, db, stream, data_keys, audit, clock, privacy_requests)
+    exports.register(job_worker)
     my_data = MyDataView(accounts, privacy_requests, audit)
     return Services(
         settings,

@@ -33,6 +33,7 @@ from obrolan.privacy.export import store
 from obrolan.privacy.export.collect import PHOTO_FILE, Collector
 from obrolan.privacy.export.render import HtmlRenderer, JsonRenderer, Renderer
 from obrolan.privacy.export.store import ExportRequest, ExportRow
+from obrolan.privacy.requests import PrivacyRequests
 from obrolan.privacy.rules import RequestKind
 from obrolan.realtime.stream import EventStream
 
@@ -149,12 +150,14 @@ class ExportService:
         data_keys: DataKeys,
         audit: AuditLog,
         clock: Clock,
+        requests: PrivacyRequests,
     ) -> None:
         self.settings = settings
         self.db = db
         self.stream = stream
         self.data_keys = data_keys
         self.audit = audit
+        self.requests = requests
         self.clock = clock
         self.page_size = PAGE_SIZE
         self.part_bytes = PART_BYTES
@@ -310,7 +313,7 @@ class ExportService:
                 downloaded_at=None,
             )
             await store.insert_export(tx.conn, row)
-            await store.complete_request(tx.conn, request.id, tx.now)
+            await self.requests.complete_by_system(tx, request.id, "the export is ready")
             await self.audit.record(
                 tx.conn,
                 AuditEvent(

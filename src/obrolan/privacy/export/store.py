@@ -214,14 +214,6 @@ async def set_request_progress(conn: AsyncConnection, request_id: str, progress:
     )
 
 
-async def complete_request(conn: AsyncConnection, request_id: str, now: datetime) -> None:
-    await conn.execute(
-        update(privacy_requests)
-        .where(privacy_requests.c.id == request_id)
-        .values(status=str(RequestStatus.done), progress=100, done_at=now)
-    )
-
-
 # -- what an export reads, page by page -------------------------------------------------
 async def account_row(conn: AsyncConnection, user_id: str) -> Row[Any] | None:
     """The person's `users` row, closed or not."""
