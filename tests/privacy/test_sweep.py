@@ -14,6 +14,9 @@ from sqlalchemy import func, select
 
 from obrolan.accounts.models import auth_sessions, login_failures
 from obrolan.clock import FakeClock
+from obrolan.crypto.keystore import KeyStore
+from obrolan.privacy.backups import create_backup, list_backups
+from obrolan.services import keystore_location
 from tests.privacy.sweeping import (
     SWEEP_SECONDS,
     first_sweep_done,
@@ -157,9 +160,10 @@ async def test_r5_privacy_sweep_command_runs_the_sweep_once_and_dry_run_deletes_
         evidence = await runs(server)
         assert evidence[-1]["rules"]["throttle"]["removed"]["login_failures"] == 2
         # By the wall clock the server's own entries are a year old, past the log period:
-        # the run pruned them (R5), the earlier runs' evidence with them.
-        assert evidence[-1]["rules"]["audit-log"]["removed"]["audit_log"] >= before
-        assert len(evidence) == 1
+        # the run pruned them (R5), all but the newest (the chain goes on from it), which
+        # is the evidence of the server's last run.
+        assert evidence[-1]["rules"]["audit-log"]["removed"]["audit_log"] >= 1
+        assert len(evidence) == 2
     finally:
         await server.shutdown()
 
@@ -181,3 +185,34 @@ def test_privacy_sweep_with_an_unreachable_database_is_one_red_line(tmp_path: Pa
     assert done.returncode == 1
     assert done.stderr.startswith("error: cannot reach the database")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+async def test_r5_the_sweep_prunes_the_audit_log_and_backups_past_their_periods(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The log (12 months) and the backups (90 days; key copies sooner, R4) go with the
+    rows, in the same run, and the run's evidence counts them."""
+    clock = FakeClock()
+    server = await _sweeping_server(database_url, tmp_path, clock)
+    try:
+        await make_user(server)
+        await first_sweep_done(server, clock)
+        keystore = KeyStore(keystore_location(server.settings))
+        try:
+            await create_backup(server.settings, keystore, clock.now())
+        finally:
+            await keystore.dispose()
+        assert len(list_backups(server.settings)) == 2
+
+        clock.advance(366 * 86_400)
+        report = await server.services.retention_sweep.run_once(clock.now())
+        assert report.rules["backup"].removed == {"backups": 2}
+        assert list_backups(server.settings) == []
+        pruned = report.rules["audit-log"].removed["audit_log"]
+        # The sign-up's sign-in at least; the newest entry stays (the chain goes on from it).
+        assert pruned >= 1
+        # What is left still verifies: the prune left its marker in the chain.
+        assert (await server.services.audit.verify(server.services.db)).ok
+        assert (await runs(server))[-1]["rules"]["audit-log"]["removed"]["audit_log"] == pruned
+    finally:
+        await server.shutdown()

@@ -293,9 +293,12 @@ class AuditLog:
             async with db.write_lock, db.writer() as conn, conn.begin():
                 await store.lock_audit_chain(conn)
                 oldest = await store.audit_entries(conn, 0, PRUNE_BATCH)
+                head = await store.audit_head(conn)
                 run = []
                 for entry in oldest:
-                    if entry.at >= cutoff:
+                    # The newest entry always stays: the marker is chained to it, and a
+                    # chain with nothing left would start again at 1.
+                    if entry.at >= cutoff or (head is not None and entry.seq == head[0]):
                         break
                     run.append(entry)
                 if not run:
