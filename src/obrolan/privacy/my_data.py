@@ -9,17 +9,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
-import orjson
 
 from obrolan.accounts.principal import Principal
 from obrolan.accounts.records import Account
 from obrolan.accounts.service import AccountsService
 from obrolan.db.schema import metadata
 from obrolan.privacy import requests_store as store
-from obrolan.privacy.audit import AuditLog
+from obrolan.privacy.audit import AuditLog, OwnEntry
 from obrolan.privacy.datamap import DataMapEntry, build_data_map
 from obrolan.privacy.requests import PrivacyRequest, PrivacyRequests
 
@@ -63,22 +59,12 @@ class Category:
 
 
 @dataclass(frozen=True, slots=True)
-class AuditItem:
-    seq: int
-    at: datetime
-    action: str
-    actor_role: str
-    by_me: bool
-    detail: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
 class MyData:
     restricted: bool
     objected: bool
     categories: list[Category]
     requests: list[PrivacyRequest]
-    audit: list[AuditItem]
+    audit: list[OwnEntry]
     audit_next: int | None
 
 
@@ -132,29 +118,15 @@ class MyDataView:
         account = await self.accounts.profile.me(principal)
         mine = await self.requests.mine(principal)
         db = self.requests.db
-        now = self.requests.clock.now()
         async with db.read() as conn:
             flags = await store.account_flags(conn, principal.user_id)
-            entries = await self.audit.about(
-                conn, principal.user_id, now=now, before_seq=before, limit=limit + 1
-            )
-        more = len(entries) > limit
-        entries = entries[:limit]
+        # The same view as GET /privacy/audit: held entries left out, chain-only fields too.
+        page = await self.audit.own_view(db, principal.user_id, before_seq=before, limit=limit)
         return MyData(
             restricted=flags.restricted_at is not None,
             objected=flags.objected_at is not None,
             categories=categories(self.entries, account),
             requests=mine,
-            audit=[
-                AuditItem(
-                    e.seq,
-                    e.at,
-                    e.action,
-                    e.actor_role,
-                    e.actor_id == principal.user_id,
-                    orjson.loads(e.detail),
-                )
-                for e in entries
-            ],
-            audit_next=entries[-1].seq if more and entries else None,
+            audit=page.entries,
+            audit_next=page.next,
         )

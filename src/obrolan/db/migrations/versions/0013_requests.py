@@ -24,6 +24,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("restricted_at", utc, nullable=True))
         batch.add_column(sa.Column("objected_at", utc, nullable=True))
         batch.add_column(sa.Column("erased_at", utc, nullable=True))
+    op.create_index(op.f("ix_users_closed_at"), "users", ["closed_at"])
     with op.batch_alter_table("privacy_requests") as batch:
         batch.add_column(sa.Column("cancel_code_hash", sa.LargeBinary(length=32), nullable=True))
         batch.add_column(
@@ -39,6 +40,7 @@ def downgrade() -> None:
         batch.drop_constraint(op.f("uq_privacy_requests_cancel_code_hash"), type_="unique")
         batch.drop_column("closed_account")
         batch.drop_column("cancel_code_hash")
+    op.drop_index(op.f("ix_users_closed_at"), table_name="users")
     with op.batch_alter_table("users") as batch:
         batch.drop_column("erased_at")
         batch.drop_column("objected_at")
