@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck bench bench-nodes migrate initial-migration clean
+.PHONY: run test lint typecheck bench bench-nodes migrate initial-migration clean vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,9 +15,16 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(TEST_STAMP): $(BIN)/python pyproject.toml
+$(TEST_STAMP): $(BIN)/python pyproject.toml $(VENV)/.chromium
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $@ $(STAMP)
+
+# The web client's browser tests drive Debian's Chromium; Playwright never downloads one.
+$(VENV)/.chromium: $(BIN)/python
+	command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update && $$SUDO apt-get install -y chromium; }
+	touch $@
 
 ## run: install, migrate ./var/obrolan.db and serve on http://$${OBROLAN_HOST:-127.0.0.1}:$${OBROLAN_PORT:-8000}
 # `obrolan serve` migrates before it listens.
@@ -56,6 +63,10 @@ initial-migration: $(TEST_STAMP)
 	$(BIN)/alembic -x url=sqlite+aiosqlite:////tmp/obrolan-autogen.db revision --autogenerate -m "initial schema" --rev-id 0001
 	$(BIN)/ruff format src/obrolan/db/migrations/versions/0001_initial_schema.py
 	$(BIN)/ruff check --fix --quiet src/obrolan/db/migrations/versions/0001_initial_schema.py
+
+## vendor: fetch the web client's pinned UI library (Preact, htm) from the npm registry
+vendor: $(STAMP)
+	$(BIN)/python -m obrolan.web.vendoring
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
