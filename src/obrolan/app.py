@@ -28,6 +28,7 @@ from obrolan.profile.api import PHOTO_PATH
 from obrolan.profile.api import router as profile_router
 from obrolan.realtime import gateway
 from obrolan.services import Services, build_services
+from obrolan.web.routes import build_router as build_web_router
 
 API_PREFIX = "/api/v1"
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(privacy_audit_router, prefix=API_PREFIX, dependencies=api_checks)
     app.include_router(export_router, prefix=API_PREFIX, dependencies=api_checks)
     app.include_router(privacy_router, prefix=API_PREFIX, dependencies=api_checks)
+    app.include_router(build_web_router())
     return app
 
 

@@ -1,0 +1,160 @@
+"""The web client in a real browser: two people sign up and chat in real time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from tests.support.factories import PASSWORD
+from tests.support.server import RunningServer
+from tests.web.conftest import SCREENSHOTS
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+async def open_context(
+    browser: Browser, server: RunningServer, locale: str, viewport: dict[str, int]
+) -> tuple[BrowserContext, Page]:
+    context = await browser.new_context(
+        base_url=server.base_url, locale=locale, viewport=viewport  # type: ignore[arg-type]
+    )
+    page = await context.new_page()
+    return context, page
+
+
+async def sign_up(page: Page, username: str, display_name: str) -> None:
+    await page.goto("/")
+    await page.get_by_test_id("signin").wait_for()
+    # The link to the sign-up form is the only plain button on the sign-in screen.
+    await page.locator("button.link").click()
+    form = page.get_by_test_id("signup")
+    await form.locator("[name=username]").fill(username)
+    await form.locator("[name=display_name]").fill(display_name)
+    await form.locator("[name=password]").fill(PASSWORD)
+    await form.locator("button[type=submit]").click()
+    await expect(page.get_by_test_id("connection")).to_have_class("conn conn-online")
+
+
+async def open_direct_chat(page: Page, username: str) -> None:
+    form = page.get_by_test_id("new-chat")
+    await form.locator("[name=username]").fill(username)
+    await form.locator("button[type=submit]").click()
+    await page.get_by_test_id("composer").wait_for()
+
+
+async def send(page: Page, text: str) -> None:
+    composer = page.get_by_test_id("composer")
+    await composer.locator("textarea").fill(text)
+    await composer.locator("textarea").press("Enter")
+
+
+def message(page: Page, text: str) -> Any:
+    return page.get_by_test_id("message").filter(has_text=text)
+
+
+async def token_of(page: Page) -> str:
+    token: str = await page.evaluate("localStorage.getItem('obrolan.token')")
+    return token
+
+
+async def two_people_in_a_direct_chat(
+    browser: Browser, server: RunningServer
+) -> tuple[Page, Page]:
+    """Ani (English, laptop) opens a direct chat with Budi (Indonesian, phone); he accepts."""
+    _, ani = await open_context(browser, server, "en-GB", DESKTOP)
+    _, budi = await open_context(browser, server, "id-ID", PHONE)
+    await sign_up(ani, "ani", "Ani Lestari")
+    await sign_up(budi, "budi", "Budi Santoso")
+    await open_direct_chat(ani, "budi")
+    # A stranger's chat arrives as a message request (R18): Budi accepts it.
+    request = budi.get_by_test_id("request")
+    await expect(request).to_contain_text("Ani Lestari")
+    await request.locator("button.primary").click()
+    await budi.get_by_test_id("composer").wait_for()
+    return ani, budi
+
+
+async def test_two_people_sign_up_and_chat_in_real_time(
+    server: RunningServer, browser: Browser
+) -> None:
+    ani, budi = await two_people_in_a_direct_chat(browser, server)
+
+    await send(ani, "Halo Budi! Jadi ketemu besok?")
+    # Budi sees it appear with no reload, and Ani's bubble becomes the stored message.
+    await expect(message(budi, "Jadi ketemu besok?")).to_be_visible()
+    await send(budi, "Jadi dong. Jam 10 di kafe biasa ya")
+    await expect(message(ani, "Jam 10 di kafe biasa")).to_be_visible()
+    await send(ani, "Siap, sampai besok!")
+    await expect(message(budi, "sampai besok")).to_be_visible()
+
+    # Budi has the chat open, so Ani's ticks turn to read.
+    await expect(message(ani, "sampai besok")).to_have_attribute("data-status", "read")
+    await expect(message(ani, "Jadi ketemu besok?")).to_have_attribute("data-status", "read")
+
+    # The optimistic bubble is the confirmed message: one bubble, under the same
+    # client_msg_id the server stored, and nothing is shown twice.
+    bubble = message(ani, "sampai besok")
+    await expect(bubble).to_have_count(1)
+    client_msg_id = await bubble.get_attribute("data-client-msg-id")
+    http = server.http(await token_of(ani))
+    rooms = (await http.get("/api/v1/rooms")).json()["rooms"]
+    history = (await http.get(f"/api/v1/rooms/{rooms[0]['id']}/messages")).json()["messages"]
+    assert [m["body"] for m in history] == [
+        "Halo Budi! Jadi ketemu besok?",
+        "Jadi dong. Jam 10 di kafe biasa ya",
+        "Siap, sampai besok!",
+    ]
+    assert history[-1]["client_msg_id"] == client_msg_id
+    await expect(ani.get_by_test_id("message")).to_have_count(3)
+    await expect(budi.get_by_test_id("message")).to_have_count(3)
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await ani.screenshot(path=SCREENSHOTS / "chat-desktop-en.png")
+    await budi.screenshot(path=SCREENSHOTS / "chat-phone-id.png")
+    await budi.get_by_role("button", name="Kembali ke daftar obrolan").click()
+    await budi.screenshot(path=SCREENSHOTS / "rooms-phone-id.png")
+
+
+async def test_markup_in_a_message_is_shown_as_text(
+    server: RunningServer, browser: Browser
+) -> None:
+    ani, budi = await two_people_in_a_direct_chat(browser, server)
+    dialogs: list[str] = []
+    for page in (ani, budi):
+        page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+
+    markup = "<img src=x onerror=alert(1)>"
+    await send(ani, markup)
+    for page in (ani, budi):
+        bubble = message(page, markup)
+        await expect(bubble.locator(".body")).to_have_text(markup)
+        await expect(page.get_by_test_id("messages").locator("img")).to_have_count(0)
+    # A reload renders it from history the same way.
+    await budi.reload()
+    await budi.get_by_test_id("room").first.click()
+    await expect(message(budi, markup).locator(".body")).to_have_text(markup)
+    await expect(budi.get_by_test_id("messages").locator("img")).to_have_count(0)
+    assert dialogs == []
+
+
+async def test_the_content_security_policy_stops_inline_script(
+    server: RunningServer, browser: Browser
+) -> None:
+    _, page = await open_context(browser, server, "en-GB", DESKTOP)
+    answer = await page.goto("/")
+    assert answer is not None
+    assert "script-src 'self';" in (await answer.all_headers())["content-security-policy"]
+    refused: list[str] = []
+    page.on("console", lambda entry: refused.append(entry.text))
+    ran = await page.evaluate(
+        """() => {
+            const script = document.createElement("script");
+            script.textContent = "window.inlineRan = true";
+            document.head.append(script);
+            return window.inlineRan === true;
+        }"""
+    )
+    assert ran is False
+    assert any("Content Security Policy" in text for text in refused)
