@@ -18,7 +18,9 @@ async def open_context(
     browser: Browser, server: RunningServer, locale: str, viewport: dict[str, int]
 ) -> tuple[BrowserContext, Page]:
     context = await browser.new_context(
-        base_url=server.base_url, locale=locale, viewport=viewport  # type: ignore[arg-type]
+        base_url=server.base_url,
+        locale=locale,
+        viewport=viewport,  # type: ignore[arg-type]
     )
     page = await context.new_page()
     return context, page
@@ -59,9 +61,7 @@ async def token_of(page: Page) -> str:
     return token
 
 
-async def two_people_in_a_direct_chat(
-    browser: Browser, server: RunningServer
-) -> tuple[Page, Page]:
+async def two_people_in_a_direct_chat(browser: Browser, server: RunningServer) -> tuple[Page, Page]:
     """Ani (English, laptop) opens a direct chat with Budi (Indonesian, phone); he accepts."""
     _, ani = await open_context(browser, server, "en-GB", DESKTOP)
     _, budi = await open_context(browser, server, "id-ID", PHONE)
