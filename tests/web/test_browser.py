@@ -158,3 +158,44 @@ async def test_the_content_security_policy_stops_inline_script(
     )
     assert ran is False
     assert any("Content Security Policy" in text for text in refused)
+
+
+async def test_sign_out_sign_in_again_and_switch_the_language(
+    server: RunningServer, browser: Browser
+) -> None:
+    ani, budi = await two_people_in_a_direct_chat(browser, server)
+    await send(ani, "Sampai nanti")
+    await expect(message(budi, "Sampai nanti")).to_be_visible()
+
+    await ani.get_by_role("button", name="Sign out").click()
+    await ani.get_by_test_id("signin").wait_for()
+    assert await token_of(ani) is None
+    form = ani.get_by_test_id("signin")
+    await form.locator("[name=username]").fill("ani")
+    await form.locator("[name=password]").fill(PASSWORD)
+    await form.locator("button[type=submit]").click()
+    await expect(ani.get_by_test_id("connection")).to_have_class("conn conn-online")
+    await ani.get_by_test_id("room").filter(has_text="Budi Santoso").click()
+    await expect(message(ani, "Sampai nanti")).to_be_visible()
+
+    # The browser's language chose English; switching says Indonesian and is remembered.
+    await ani.get_by_label("Language").select_option("id")
+    await expect(ani.get_by_role("button", name="Keluar")).to_be_visible()
+    assert await ani.evaluate("document.documentElement.lang") == "id"
+    await ani.reload()
+    await expect(ani.get_by_role("button", name="Keluar")).to_be_visible()
+
+
+async def test_the_app_opens_offline_from_its_kept_shell(
+    server: RunningServer, browser: Browser
+) -> None:
+    ani, _ = await two_people_in_a_direct_chat(browser, server)
+    # The worker took over the page (it claims it once it kept the shell).
+    await ani.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=10_000)
+    await ani.context.set_offline(True)
+    await ani.reload()
+    # The page, its scripts and its languages come from the service worker's cache.
+    await expect(ani.get_by_test_id("connection")).to_have_class("conn conn-offline")
+    await expect(ani.get_by_role("button", name="Sign out")).to_be_visible()
+    await ani.context.set_offline(False)
+    await expect(ani.get_by_test_id("connection")).to_have_class("conn conn-online")

@@ -9,6 +9,7 @@ import htm from "./vendor/htm.mjs";
 const html = htm.bind(h);
 const LANGUAGES = ["en", "id"];
 const TOKEN_KEY = "obrolan.token";
+const ME_KEY = "obrolan.me"; // who is signed in, so that the app opens offline too
 const LANG_COOKIE = "obrolan_lang";
 const ICON = new URL("./icon.svg", import.meta.url).href;
 
@@ -146,6 +147,7 @@ async function signOut() {
 
 function signedOut() {
   localStorage.removeItem(TOKEN_KEY);
+  localStorage.removeItem(ME_KEY);
   const old = socket;
   socket = null;
   socketReady = false;
@@ -158,6 +160,8 @@ function signedOut() {
 }
 
 function startChat(me) {
+  const { id, username, display_name } = me;
+  localStorage.setItem(ME_KEY, JSON.stringify({ id, username, display_name }));
   update({ me, screen: "chat", authError: null, users: { ...state.users, [me.id]: me } });
   connect();
 }
@@ -258,6 +262,12 @@ function sendReceipt(roomId, markers) {
   if (socketReady) socket.send(JSON.stringify({ type: "receipt", room_id: roomId, ...markers }));
   else api("POST", `/rooms/${roomId}/receipts`, markers).catch(() => {});
 }
+
+// Back on the network: reconnect now rather than at the end of the back-off.
+window.addEventListener("online", () => {
+  reconnectDelay = 500;
+  connect();
+});
 
 document.addEventListener("visibilitychange", () => state.current && markRead(state.current));
 
@@ -607,8 +617,11 @@ async function start() {
   if (state.token) {
     try {
       startChat(await api("GET", "/me"));
-    } catch {
-      // 401 signed us out already; without a network the sign-in screen waits.
+    } catch (error) {
+      // A 401 signed us out already. Without a network, open as who was signed in: the
+      // socket keeps trying and the header says the app is offline.
+      const known = localStorage.getItem(ME_KEY);
+      if (error.status === 0 && known) startChat(JSON.parse(known));
     }
   }
 }
