@@ -5,11 +5,14 @@
 // the DOM as text: htm children are text nodes, and nothing here sets HTML.
 import { h, render, Component } from "./vendor/preact.mjs";
 import htm from "./vendor/htm.mjs";
+import * as outbox from "./outbox.js";
 
 const html = htm.bind(h);
 const LANGUAGES = ["en", "id"];
 const TOKEN_KEY = "obrolan.token";
 const ME_KEY = "obrolan.me"; // who is signed in, so that the app opens offline too
+const POSITION_KEY = "obrolan.position."; // + user id: the last stream position processed
+const ROOM_KEY = "obrolan.room"; // in sessionStorage: the open room, kept across a reload
 const LANG_COOKIE = "obrolan_lang";
 const ICON = new URL("./icon.svg", import.meta.url).href;
 
@@ -39,7 +42,12 @@ let socket = null;
 let socketReady = false;
 let reconnectDelay = 500;
 let requestSeq = 0;
+let roomsLoaded = false; // the room list and the open room's history came over REST
 const inflight = new Map(); // socket request id → pending message
+// Messages not yet acknowledged, in the order typed; each is also in the outbox
+// (IndexedDB) and shown as a waiting bubble. One is sent at a time, the next after the
+// previous one's ack, so they are stored in the order typed.
+let queue = [];
 
 function update(patch) {
   Object.assign(state, patch);
@@ -137,6 +145,7 @@ async function submitAuth(event) {
 }
 
 async function signOut() {
+  if (state.me) await outbox.clear(state.me.id).catch(() => {});
   try {
     await api("DELETE", "/sessions/current");
   } catch {
@@ -148,11 +157,15 @@ async function signOut() {
 function signedOut() {
   localStorage.removeItem(TOKEN_KEY);
   localStorage.removeItem(ME_KEY);
+  if (state.me) localStorage.removeItem(POSITION_KEY + state.me.id);
+  sessionStorage.removeItem(ROOM_KEY);
   const old = socket;
   socket = null;
   socketReady = false;
   old?.close();
   inflight.clear();
+  queue = [];
+  roomsLoaded = false;
   update({
     token: null, me: null, sessionId: null, screen: "signin", rooms: [], requests: [],
     messages: {}, current: null, conn: "offline", position: null, peers: {}, marks: {},
@@ -162,8 +175,30 @@ function signedOut() {
 function startChat(me) {
   const { id, username, display_name } = me;
   localStorage.setItem(ME_KEY, JSON.stringify({ id, username, display_name }));
-  update({ me, screen: "chat", authError: null, users: { ...state.users, [me.id]: me } });
+  const kept = Number(localStorage.getItem(POSITION_KEY + id));
+  update({
+    me, screen: "chat", authError: null, users: { ...state.users, [me.id]: me },
+    position: kept > 0 ? kept : null, current: sessionStorage.getItem(ROOM_KEY),
+  });
+  // What was typed and not yet sent, from before a reload or a closed tab.
+  outbox.pending(id).then((entries) => {
+    for (const entry of entries) {
+      if (queue.some((p) => p.client_msg_id === entry.client_msg_id)) continue;
+      const bubble = toBubble(entry);
+      queue.push(bubble);
+      if (state.messages[bubble.room_id]) upsert(bubble);
+    }
+    queue.sort((a, b) => a.typed - b.typed); // also behind any typed before they were read
+    update({});
+    pump();
+  }).catch(() => {});
   connect();
+}
+
+function setPosition(position) {
+  state.position = position;
+  if (position == null) localStorage.removeItem(POSITION_KEY + state.me.id);
+  else localStorage.setItem(POSITION_KEY + state.me.id, String(position));
 }
 
 // ---------- rooms ----------
@@ -232,13 +267,21 @@ async function answerRequest(roomId, accept) {
 }
 
 async function openRoom(roomId) {
+  sessionStorage.setItem(ROOM_KEY, roomId);
+  // Events that arrive while the history loads are kept, and merged with it.
+  state.messages[roomId] ||= [];
   update({ current: roomId });
   const { messages } = await api("GET", `/rooms/${roomId}/messages?limit=100`);
-  const pending = (state.messages[roomId] || []).filter((m) => m.pending);
-  state.messages[roomId] = [];
+  // Merged by id with what the socket delivered meanwhile: nothing twice, nothing lost.
+  const pending = queue.filter((m) => m.room_id === roomId);
   for (const message of [...messages, ...pending]) upsert(message);
   markRead(roomId);
   update({});
+}
+
+function closeRoom() {
+  sessionStorage.removeItem(ROOM_KEY);
+  update({ current: null });
 }
 
 // Read receipts: what the person has on screen is read, what reached the device delivered.
@@ -269,6 +312,15 @@ window.addEventListener("online", () => {
   connect();
 });
 
+// Off the network: an open socket may not notice for a long while, so close it now; the
+// outbox keeps what is typed until the connection is back.
+window.addEventListener("offline", () => {
+  const old = socket;
+  if (!old) return;
+  lost(old);
+  old.close();
+});
+
 document.addEventListener("visibilitychange", () => state.current && markRead(state.current));
 
 // ---------- messages ----------
@@ -290,41 +342,80 @@ function randomId() {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function submitMessage(event) {
+function toBubble(entry) {
+  return {
+    id: `pending-${entry.client_msg_id}`, client_msg_id: entry.client_msg_id, room_id: entry.room_id,
+    sender_id: entry.user_id, body: entry.body, typed: entry.typed, pending: true,
+    failed: entry.failed || null, created_at: new Date(entry.typed).toISOString(),
+  };
+}
+
+function toEntry(bubble) {
+  const { client_msg_id, room_id, sender_id, body, typed, failed } = bubble;
+  return { client_msg_id, user_id: sender_id, room_id, body, typed, failed };
+}
+
+async function submitMessage(event) {
   event.preventDefault();
   const form = event.currentTarget;
   const body = form.elements.body.value;
   if (!body.trim() || !state.current) return;
   form.reset();
-  const client_msg_id = randomId();
-  const pending = {
-    id: `pending-${client_msg_id}`, client_msg_id, room_id: state.current,
-    sender_id: state.me.id, body, pending: true, failed: null, created_at: new Date().toISOString(),
-  };
-  upsert(pending);
+  const bubble = toBubble({
+    client_msg_id: randomId(), user_id: state.me.id, room_id: state.current, body, typed: outbox.nextTyped(),
+  });
+  queue.push(bubble);
+  upsert(bubble);
   update({});
-  deliver(pending);
+  // Kept before it is sent: a message typed is never only in memory.
+  await outbox.put(toEntry(bubble)).catch(() => {});
+  pump();
 }
 
-function deliver(pending) {
-  pending.failed = null;
-  if (socketReady) {
-    const id = `send-${++requestSeq}`;
-    inflight.set(id, pending);
-    socket.send(JSON.stringify({
-      type: "send", id, room_id: pending.room_id, client_msg_id: pending.client_msg_id, body: pending.body,
-    }));
-    return;
+// Sends the first message of the queue that is not refused, if the socket is up and
+// nothing is in flight.
+function pump() {
+  if (!socketReady || inflight.size > 0 || !navigator.onLine) return;
+  const next = queue.find((m) => !m.failed);
+  if (!next) return;
+  const id = `send-${++requestSeq}`;
+  inflight.set(id, next);
+  socket.send(JSON.stringify({
+    type: "send", id, room_id: next.room_id, client_msg_id: next.client_msg_id, body: next.body,
+  }));
+}
+
+// The server has it (an ack, or its own event): out of the outbox, the bubble is the message.
+function delivered(clientMsgId, roomId) {
+  const before = queue.length;
+  queue = queue.filter((m) => !(m.client_msg_id === clientMsgId && m.room_id === roomId));
+  if (queue.length !== before) outbox.remove(clientMsgId).catch(() => {});
+}
+
+function refused(bubble, reason) {
+  bubble.failed = reason;
+  outbox.put(toEntry(bubble)).catch(() => {});
+  update({});
+}
+
+function retry(bubble) {
+  bubble.failed = null;
+  outbox.put(toEntry(bubble)).catch(() => {});
+  update({});
+  pump();
+}
+
+// A refused message goes back into the composer to be changed, and out of the outbox.
+function editFailed(bubble) {
+  queue = queue.filter((m) => m !== bubble);
+  outbox.remove(bubble.client_msg_id).catch(() => {});
+  state.messages[bubble.room_id] = (state.messages[bubble.room_id] || []).filter((m) => m !== bubble);
+  update({});
+  const textarea = document.querySelector("[data-testid=composer] textarea");
+  if (textarea) {
+    textarea.value = bubble.body;
+    textarea.focus();
   }
-  // Without the socket, REST; a retry with the same client_msg_id never duplicates.
-  api("POST", `/rooms/${pending.room_id}/messages`, { client_msg_id: pending.client_msg_id, body: pending.body })
-    .then((message) => { upsert(message); update({}); })
-    .catch((error) => { pending.failed = error.message; update({}); });
-}
-
-function retry(pending) {
-  deliver(pending);
-  update({});
 }
 
 // ---------- the socket ----------
@@ -342,17 +433,23 @@ function connect() {
   ws.onmessage = (event) => onFrame(JSON.parse(event.data));
   ws.onclose = (event) => {
     if (socket !== ws) return;
-    socket = null;
-    socketReady = false;
-    update({ conn: "offline" });
-    // Sends without an answer go again over REST: the same client_msg_id is never stored twice.
-    const waiting = [...inflight.values()];
-    inflight.clear();
-    waiting.forEach(deliver);
     if (event.code === 4401) return signedOut();
-    setTimeout(connect, reconnectDelay);
-    reconnectDelay = Math.min(reconnectDelay * 2, 15000);
+    lost(ws);
   };
+}
+
+// The socket is gone (closed, failed, or the browser went offline): say so, and try
+// again with a growing back-off (the "online" event cuts it short).
+function lost(ws) {
+  if (socket !== ws) return;
+  socket = null;
+  socketReady = false;
+  // A send without an answer stays in the queue and goes again on the next socket:
+  // the same client_msg_id is never stored twice.
+  inflight.clear();
+  update({ conn: "offline" });
+  setTimeout(connect, reconnectDelay);
+  reconnectDelay = Math.min(reconnectDelay * 2, 15000);
 }
 
 function onFrame(frame) {
@@ -360,30 +457,45 @@ function onFrame(frame) {
     case "ready": {
       socketReady = true;
       reconnectDelay = 500;
-      const first = state.position == null;
-      update({ conn: "online", sessionId: frame.session_id, position: state.position ?? frame.position });
-      // Without `since` nothing is replayed: the history comes over REST, after the
-      // socket is registered so that nothing falls between the two.
-      if (first) loadRooms().then(() => state.current && openRoom(state.current)).catch(() => {});
+      if (state.position == null) setPosition(frame.position);
+      update({ conn: "online", sessionId: frame.session_id });
+      // The rooms and history come over REST once per page, after the socket is
+      // registered so that nothing falls between the two; the replay after `since`
+      // overlaps with them, and messages are merged by id.
+      if (!roomsLoaded) {
+        roomsLoaded = true;
+        loadRooms().then(() => state.current && openRoom(state.current)).catch(() => { roomsLoaded = false; });
+      }
+      pump();
       break;
     }
     case "event":
       if (state.position != null && frame.position <= state.position) return;
-      state.position = frame.position;
+      setPosition(frame.position);
       onEvent(frame);
       update({});
       break;
     case "ack": {
       const pending = inflight.get(frame.id);
       inflight.delete(frame.id);
-      if (pending) { upsert(frame.message); update({}); }
+      if (pending) {
+        delivered(pending.client_msg_id, pending.room_id);
+        if (state.messages[pending.room_id]) upsert(frame.message);
+        update({});
+      }
+      pump();
       break;
     }
     case "error": {
       const pending = inflight.get(frame.id);
       inflight.delete(frame.id);
-      if (pending) { pending.failed = frame.error.detail || frame.error.title; update({}); }
-      if (frame.error?.type?.endsWith("since-ahead")) state.position = null;
+      if (pending) refused(pending, frame.error.detail || frame.error.title);
+      if (frame.error?.type?.endsWith("since-ahead")) {
+        // The server will not replay from there: the next socket starts over from REST.
+        setPosition(null);
+        roomsLoaded = false;
+      }
+      pump();
       break;
     }
     default:
@@ -396,6 +508,7 @@ function onEvent(event) {
   if (kind.startsWith("message.")) {
     const known = state.rooms.find((r) => r.id === roomId);
     if (!known) { loadRooms().catch(() => {}); return; }
+    if (kind === "message.created" && data.sender_id === state.me.id) delivered(data.client_msg_id, roomId);
     if (state.messages[roomId]) upsert(data);
     if (kind === "message.created" && data.sender_id !== state.me.id) {
       sendReceipt(roomId, { delivered_up_to: data.position });
@@ -533,7 +646,7 @@ function RoomView({ s }) {
   return html`
     <main class="room-view" aria-label=${roomName(room)}>
       <div class="room-head">
-        <button type="button" class="back" onClick=${() => update({ current: null })} aria-label=${t("chat.back")}>←</button>
+        <button type="button" class="back" onClick=${closeRoom} aria-label=${t("chat.back")}>←</button>
         <span class="avatar" aria-hidden="true">${initial(roomName(room))}</span>
         <h2>${roomName(room)}</h2>
       </div>
@@ -582,7 +695,8 @@ function Bubble({ s, room, m }) {
       </span>
       ${m.failed && html`
         <span class="failure" role="alert">${t("chat.failed", { reason: m.failed })}
-          <button type="button" class="link" onClick=${() => retry(m)}>${t("chat.retry")}</button></span>`}
+          <button type="button" class="link" onClick=${() => retry(m)}>${t("chat.retry")}</button>
+          <button type="button" class="link" onClick=${() => editFailed(m)}>${t("chat.edit")}</button></span>`}
     </li>`;
 }
 
