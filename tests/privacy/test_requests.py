@@ -337,6 +337,9 @@ async def test_r8_restriction_keeps_the_account_readable_and_used_for_nothing_el
         resp = await attempt
         assert resp.status_code == 403, resp.text
         assert resp.json()["type"] == "https://obrolan.dev/problems/restricted"
+    # A retry of what was stored before the restriction still answers as a retry.
+    retried = await _send(ani, room["id"], "before")
+    assert retried.status_code == 200 and retried.json()["id"] == sent.json()["id"]
     refused = await socket.send_message(room["id"], "on the socket")
     assert refused["type"] == "error"
     assert refused["error"]["type"] == "https://obrolan.dev/problems/restricted"

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import (
@@ -329,23 +329,39 @@ def _senders_rooms_query(dialect: str) -> Select[Any]:
         ),
     )
     return (
-        select(rooms, me, and_(rooms.c.kind == Kind.DIRECT.value, blocked).label("blocked"))
+        select(
+            rooms,
+            me,
+            and_(rooms.c.kind == Kind.DIRECT.value, blocked).label("blocked"),
+            users.c.restricted_at.is_not(None).label("restricted"),
+        )
         .select_from(wanted)
         .join(memberships, and_(memberships.c.room_id == wanted.c.a, me == wanted.c.b))
         .join(rooms, rooms.c.id == memberships.c.room_id)
+        .join(users, users.c.id == me)
         .where(memberships.c.state == State.JOIN.value)
     )
 
 
+class SenderRoom(NamedTuple):
+    room: RoomRow
+    # A block stands between the two people of a direct chat (R18).
+    blocked: bool
+    # The sender restricted the processing of their data: they send nothing (R8).
+    restricted: bool
+
+
 async def senders_rooms(
     conn: AsyncConnection, pairs: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[RoomRow, bool]]:
-    """Of these (room, person) pairs, those where the person has joined: the room, and
-    whether a block stands between the two people of a direct chat (R18). One query
-    for a whole batch of sends, built once."""
+) -> dict[tuple[str, str], SenderRoom]:
+    """Of these (room, person) pairs, those where the person has joined: the room, a
+    block in a direct chat, the sender's restriction. One query for a whole batch of
+    sends, built once."""
     query = _senders_rooms_query(conn.dialect.name)
     rows = await conn.execute(query, _pairs_parameter(pairs))
-    return {(r.id, r.user_id): (_room(r), bool(r.blocked)) for r in rows}
+    return {
+        (r.id, r.user_id): SenderRoom(_room(r), bool(r.blocked), bool(r.restricted)) for r in rows
+    }
 
 
 async def set_receipts(

@@ -219,16 +219,6 @@ async def is_restricted(conn: AsyncConnection, user_id: str) -> bool:
     return found.first() is not None
 
 
-async def restricted_among(conn: AsyncConnection, user_ids: set[str]) -> set[str]:
-    """Which of these people restricted the processing of their data (one query)."""
-    if not user_ids:
-        return set()
-    rows = await conn.execute(
-        select(users.c.id).where(users.c.id.in_(user_ids), users.c.restricted_at.is_not(None))
-    )
-    return {r[0] for r in rows}
-
-
 async def set_flags(conn: AsyncConnection, user_id: str, values: dict[str, Any]) -> None:
     """Set `restricted_at`, `objected_at` or `closed_at` (None clears one)."""
     await conn.execute(update(users).where(users.c.id == user_id).values(**values))
