@@ -21,6 +21,7 @@ from obrolan.accounts.models import (
 )
 from obrolan.chat.models import blocks, memberships, messages, reactions
 from obrolan.clock import FakeClock
+from obrolan.privacy import requests_store
 from obrolan.privacy.erasure_store import tombstone_username
 from obrolan.privacy.models import audit_log, privacy_requests
 from obrolan.profile.models import profile_photos, profiles
@@ -268,6 +269,29 @@ async def test_r4_an_operator_cancels_an_erasure_for_the_person_but_not_once_it_
     late = await admin.http.post(f"/api/v1/admin/privacy/requests/{second['id']}/cancel")
     assert late.status_code == 409
     assert await _keys(server, ani.id) == 0
+
+
+async def test_r4_an_erasure_cancelled_after_it_was_read_as_due_does_not_run(
+    privacy_server: RunningServer, clock: FakeClock
+) -> None:
+    """The job reads the due erasures, then erases them one by one: a cancel that commits
+    in between wins. Here the job's step runs after the cancel, as it would then."""
+    server = privacy_server
+    admin = await make_admin(server)
+    ani = await make_user(server)
+    request = await open_request(ani, "erasure")
+    clock.advance(7 * DAY)
+    async with server.services.db.read() as conn:
+        [due] = await requests_store.due_erasures(conn, clock.now(), 10)
+    assert due.id == request["id"]
+    cancelled = await admin.http.post(f"/api/v1/admin/privacy/requests/{request['id']}/cancel")
+    assert cancelled.status_code == 200
+
+    assert await server.services.erasure.erase(ani.id, request_id=due.id) == {}
+    assert await _keys(server, ani.id) == 1
+    assert await _sign_in(server, ani.username) == 201
+    [row] = await _rows(server, privacy_requests, id=request["id"])
+    assert row["status"] == "cancelled"
 
 
 async def test_r3_an_account_closed_90_days_ago_is_erased(

@@ -176,16 +176,10 @@ class Erasure:
         """
         if request_id is not None:
             async with self.stream.transaction() as tx:
-                await store.update_request(
-                    tx.conn,
-                    request_id,
-                    {
-                        "status": RequestStatus.in_progress,
-                        "progress": 10,
-                        # Running: it can no longer be cancelled.
-                        "cancel_code_hash": None,
-                    },
-                )
+                # Running from here: no longer cancellable. A cancel or refusal that
+                # committed since the request was read as due wins, and nothing is erased.
+                if not await store.claim_erasure(tx.conn, request_id, tx.now):
+                    return {}
         now = self.clock.now()
         async with self.stream.db.read() as conn:
             # Read before the profile goes: the "done" mail is in the person's language.

@@ -158,6 +158,21 @@ async def due_erasures(conn: AsyncConnection, now: datetime, limit: int) -> list
     return [_request(r) for r in rows]
 
 
+async def claim_erasure(conn: AsyncConnection, request_id: str, now: datetime) -> bool:
+    """Mark a due erasure as running, once it can no longer be cancelled; False when it
+    was cancelled or refused meanwhile (read as due, then cancelled before this)."""
+    result = await conn.execute(
+        update(privacy_requests)
+        .where(
+            privacy_requests.c.id == request_id,
+            privacy_requests.c.status.in_(_OPEN),
+            privacy_requests.c.due_at <= now,
+        )
+        .values(status="in_progress", progress=10, cancel_code_hash=None)
+    )
+    return bool(result.rowcount)
+
+
 async def close_open_requests(
     conn: AsyncConnection, user_id: str, *, keep_id: str | None, now: datetime, resolution: str
 ) -> int:
