@@ -186,38 +186,32 @@ class AuditLog:
         await store.insert_audit_entries(conn, entries)
         return entries
 
-    async def about(
+    async def own_view(
+        self, db: Database, subject_id: str, *, before_seq: int | None, limit: int
+    ) -> OwnPage:
+        """A page of what a person may see about themselves now, newest first (R7)."""
+        async with db.read() as conn:
+            return await self.own_page(
+                conn, subject_id, now=self.clock.now(), before_seq=before_seq, limit=limit
+            )
+
+    async def own_page(
         self,
         conn: AsyncConnection,
         subject_id: str,
         *,
         now: datetime,
-        before_seq: int | None = None,
-        limit: int = 100,
-    ) -> list[AuditEntry]:
-        """The entries about one person that they may see now, newest first.
-
-        An entry whose detail holds `hidden_until` (a lawful access under a legal hold)
-        is left out until that moment has passed.
-        """
-        entries = await store.audit_entries_about(
-            conn, subject_id, before_seq=before_seq, limit=limit
-        )
-        return [e for e in entries if not _hidden(e, now)]
-
-    async def own_view(
-        self, db: Database, subject_id: str, *, before_seq: int | None, limit: int
+        before_seq: int | None,
+        limit: int,
     ) -> OwnPage:
-        """A page of what a person may see about themselves now, newest first (R7).
+        """`own_view` in a snapshot the caller holds (an export reads all in one).
 
-        Entries under a legal hold are left out until it ends; `detail` loses the fields
-        that are only for the chain (the hold's end).
+        Entries under a legal hold (`hidden_until`) are left out until it ends; `detail`
+        loses the fields that are only for the chain; no operator is named.
         """
-        async with db.read() as conn:
-            raw = await store.audit_entries_about(
-                conn, subject_id, before_seq=before_seq, limit=limit + 1
-            )
-        now = self.clock.now()
+        raw = await store.audit_entries_about(
+            conn, subject_id, before_seq=before_seq, limit=limit + 1
+        )
         more = len(raw) > limit
         raw = raw[:limit]
         views = [_own(e, subject_id) for e in raw if not _hidden(e, now)]

@@ -46,7 +46,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -55,7 +54,6 @@ from obrolan.accounts.keys import DataKeys, aad, open_text
 from obrolan.chat.rules import Kind, State
 from obrolan.chat.views import message_aad
 from obrolan.crypto import DecryptionError, open_sealed
-from obrolan.privacy import store as privacy_store
 from obrolan.privacy.audit import AuditLog
 from obrolan.privacy.export import store
 from obrolan.profile import fields
@@ -370,32 +368,26 @@ class Collector:
     async def _audit(self) -> AsyncIterator[list[dict[str, Any]]]:
         before: int | None = None
         while True:
-            # `about` already leaves out what the person may not see yet (R7 legal holds).
-            page = await self.audit.about(
+            # The person's own audit view (R7): held entries left out, no operator named.
+            page = await self.audit.own_page(
                 self.conn, self.user_id, now=self.now, before_seq=before, limit=self.page_size
             )
             entries = [
                 {
-                    "id": e.id,
                     "seq": e.seq,
                     "at": iso(e.at),
                     "action": e.action,
                     "actor_role": e.actor_role,
-                    "actor_id": self._person(e.actor_id),
-                    "detail": orjson.loads(e.detail),
+                    "by_me": e.by_me,
+                    "detail": e.detail,
                 }
-                for e in page
+                for e in page.entries
             ]
             if entries:
                 yield entries
-            # `about` leaves held entries out of a page: where the page ends is read from
-            # the entries themselves.
-            raw = await privacy_store.audit_entries_about(
-                self.conn, self.user_id, before_seq=before, limit=self.page_size
-            )
-            if len(raw) < self.page_size:
+            if page.next is None:
                 return
-            before = raw[-1].seq
+            before = page.next
 
     async def _people(self) -> AsyncIterator[list[dict[str, Any]]]:
         ids = sorted(self.people)
