@@ -25,6 +25,7 @@ from obrolan.privacy.export import ExportService
 from obrolan.privacy.lawful_access import LawfulAccessService
 from obrolan.privacy.my_data import MyDataView
 from obrolan.privacy.requests import PrivacyRequests
+from obrolan.privacy.retention import log_kept
 from obrolan.privacy.sweep import RetentionSweep
 from obrolan.profile.service import ProfileService
 from obrolan.realtime.hub import Hub, LocalBroker
@@ -83,7 +84,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     keyring = KeyRing(load_or_create_kek(settings.kek, settings.resolved_kek_file))
     keystore = KeyStore(keystore_location(settings))
     data_keys = DataKeys(keyring, keystore, clock)
-    audit = AuditLog(keyring, clock, kept=timedelta(days=settings.privacy_log_days))
+    audit = AuditLog(keyring, clock, kept=log_kept(settings))
     metrics = Metrics()
     hub = Hub()
     stream = EventStream(db, LocalBroker(hub), clock)
@@ -108,9 +109,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     profile = ProfileService(db, stream, data_keys, max_decoding=max(1, os.cpu_count() or 1))
     chat = ChatService(settings, db, stream, data_keys, clock, metrics)
     admin = AdminService(db, stream, data_keys, accounts, audit)
-    lawful_access = LawfulAccessService(
-        stream, chat, audit, clock, kept=timedelta(days=settings.privacy_log_days)
-    )
+    lawful_access = LawfulAccessService(stream, chat, audit, clock, kept=log_kept(settings))
     job_worker = Worker(
         jobs,
         poll_seconds=settings.jobs_poll_seconds,

@@ -118,6 +118,8 @@ async def test_r13_an_access_request_opened_at_noon_is_overdue_at_noon_three_day
     assert (await admin.http.get("/api/v1/admin/privacy/requests?overdue=true")).json()[
         "requests"
     ] == []
+    not_yet = await admin.http.get("/api/v1/admin/privacy/requests?overdue=false")
+    assert [r["id"] for r in not_yet.json()["requests"]] == [opened["id"]]
     assert "obrolan_privacy_requests_overdue 0.0" in await _metrics(privacy_server)
 
     clock.advance(1)  # noon, three days later
@@ -128,6 +130,8 @@ async def test_r13_an_access_request_opened_at_noon_is_overdue_at_noon_three_day
     assert [(r["id"], r["overdue"], r["seconds_left"]) for r in overdue] == [
         (opened["id"], True, 0)
     ]
+    on_time = await admin.http.get("/api/v1/admin/privacy/requests?overdue=false")
+    assert on_time.json()["requests"] == []
     assert (await ani.http.get(f"/api/v1/privacy/requests/{opened['id']}")).json()["overdue"]
     assert "obrolan_privacy_requests_overdue 1.0" in await _metrics(privacy_server)
 

@@ -248,7 +248,7 @@ contact_settings = Table(
         nullable=False,
         info=data("user.account.settings", "essential.service", "account"),
     ),
-    # Declared for the look-up by email and phone, which waits for verified addresses.
+    # Look-ups by verified email and phone (accounts/verification.py, Addresses.find).
     Column(
         "findable_by_email",
         Boolean,

@@ -96,8 +96,7 @@ async def cancel_request(
 @router.post(
     "/privacy/erasure/cancel",
     responses=_problems(
-        s404="no erasure waits for this code",
-        s409="request-not-cancellable: the erasure has started",
+        s404="no erasure waits for this code (a code is cleared once its erasure starts)",
     ),
 )
 async def cancel_erasure(body: CancelCode, services: ServicesDep) -> RequestOut:

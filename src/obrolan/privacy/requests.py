@@ -206,15 +206,9 @@ class PrivacyRequests:
         statuses = [str(status)] if status else sorted(str(s) for s in OPEN_STATUSES)
         async with self.db.read() as conn:
             rows = await store.queue(
-                conn,
-                statuses=statuses,
-                deadline_before=now if overdue else None,
-                limit=limit if overdue is not False else limit * 4,
+                conn, statuses=statuses, overdue_at=now, overdue=overdue, limit=limit
             )
-        views = [_view(r, now, None) for r in rows]
-        if overdue is False:
-            views = [v for v in views if not v.overdue]
-        return views[:limit]
+        return [_view(r, now, None) for r in rows]
 
     async def get_any(self, principal: Principal, request_id: str) -> PrivacyRequest:
         """One request with the person's note; the read is recorded (R7)."""
@@ -360,12 +354,7 @@ class PrivacyRequests:
     async def overdue(self, now: datetime, limit: int = 1000) -> list[PrivacyRequest]:
         """Open requests past their deadline at `now`, oldest deadline first."""
         async with self.db.read() as conn:
-            rows = await store.queue(
-                conn,
-                statuses=sorted(str(s) for s in OPEN_STATUSES),
-                deadline_before=now,
-                limit=limit,
-            )
+            rows = await store.queue(conn, statuses=None, overdue_at=now, overdue=True, limit=limit)
         return [_view(r, now, None) for r in rows]
 
     async def overdue_count(self) -> int:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, or_, select, update
+from sqlalchemy import Row, and_, func, insert, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts.models import users
@@ -104,15 +104,20 @@ async def queue(
     conn: AsyncConnection,
     *,
     statuses: list[str] | None,
-    deadline_before: datetime | None,
+    overdue_at: datetime | None,
+    overdue: bool | None,
     limit: int,
 ) -> list[RequestRow]:
-    """Requests by deadline, soonest first: with `statuses`, and due by `deadline_before`."""
+    """Requests by deadline, soonest first: with `statuses`, and with `overdue` given,
+    only those that are (or are not) overdue at `overdue_at` (rules.is_overdue, in SQL)."""
     query = select(*_COLUMNS)
     if statuses is not None:
         query = query.where(privacy_requests.c.status.in_(statuses))
-    if deadline_before is not None:
-        query = query.where(privacy_requests.c.deadline_at <= deadline_before)
+    if overdue is not None and overdue_at is not None:
+        is_overdue = and_(
+            privacy_requests.c.status.in_(_OPEN), privacy_requests.c.deadline_at <= overdue_at
+        )
+        query = query.where(is_overdue if overdue else not_(is_overdue))
     rows = await conn.execute(
         query.order_by(privacy_requests.c.deadline_at, privacy_requests.c.id).limit(limit)
     )

@@ -114,7 +114,7 @@ def retention_rules(settings: Settings) -> dict[str, RetentionRule]:
         ),
         RetentionRule(
             "export",
-            "a finished data export: until OBROLAN_PRIVACY_EXPORT_HOURS (72) after it was"
+            f"a finished data export: {settings.privacy_export_hours} hours after it was"
             " built, then deleted",
             "R1",
         ),

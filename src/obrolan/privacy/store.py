@@ -115,14 +115,15 @@ async def delete_audit_entries_through(conn: AsyncConnection, seq: int) -> int:
 
 
 async def count_audit_before(conn: AsyncConnection, cutoff: datetime) -> int:
-    """Entries written before `cutoff`: what pruning the log would remove (a dry run)."""
-    return int(
-        (
-            await conn.execute(
-                select(func.count()).select_from(audit_log).where(audit_log.c.at < cutoff)
-            )
-        ).scalar_one()
+    """Entries written before `cutoff` but the newest: what pruning the log would remove
+    (a dry run; the newest entry always stays, AuditLog.prune)."""
+    newest = select(func.max(audit_log.c.seq)).scalar_subquery()
+    query = (
+        select(func.count())
+        .select_from(audit_log)
+        .where(audit_log.c.at < cutoff, audit_log.c.seq < newest)
     )
+    return int((await conn.execute(query)).scalar_one())
 
 
 async def oldest_audit_at(conn: AsyncConnection) -> datetime | None:

@@ -46,10 +46,6 @@ class Bundle:
     service_worker: bytes
     manifest: bytes
 
-    @property
-    def prefix(self) -> str:
-        return f"{ASSETS_PATH}/{self.version}"
-
 
 def content_type(path: str) -> str:
     return CONTENT_TYPES.get(PurePosixPath(path).suffix, "application/octet-stream")
