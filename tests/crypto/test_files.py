@@ -29,7 +29,7 @@ def _decrypt(sealed: bytes, kind: int = 1, key: bytes = KEY) -> bytes:
 
 
 @pytest.mark.parametrize("size", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK, 3 * CHUNK + 5])
-def test_round_trip_of_every_size_around_the_chunk(size: int) -> None:
+def test_r5_round_trip_of_every_size_around_the_chunk(size: int) -> None:
     plain = os.urandom(size)
     sealed = _encrypt(plain)
     assert size < 16 or plain not in sealed
@@ -37,7 +37,7 @@ def test_round_trip_of_every_size_around_the_chunk(size: int) -> None:
     assert _decrypt(sealed) == plain
 
 
-def test_a_file_cut_at_a_chunk_boundary_is_refused() -> None:
+def test_r5_a_file_cut_at_a_chunk_boundary_is_refused() -> None:
     """Without the final-chunk flag, dropping the last chunks would go unnoticed."""
     sealed = _encrypt(os.urandom(3 * CHUNK + 5))
     for chunks in (1, 2, 3):
@@ -45,7 +45,7 @@ def test_a_file_cut_at_a_chunk_boundary_is_refused() -> None:
             _decrypt(sealed[: HEADER_BYTES + chunks * SEALED])
 
 
-def test_reordered_altered_or_extended_files_are_refused() -> None:
+def test_r5_reordered_altered_or_extended_files_are_refused() -> None:
     sealed = _encrypt(os.urandom(3 * CHUNK))
     first, second = (
         slice(HEADER_BYTES, HEADER_BYTES + SEALED),
@@ -62,7 +62,7 @@ def test_reordered_altered_or_extended_files_are_refused() -> None:
             _decrypt(bytes(damaged))
 
 
-def test_another_key_or_kind_is_refused() -> None:
+def test_r5_another_key_or_kind_is_refused() -> None:
     sealed = _encrypt(b"data", kind=1)
     with pytest.raises(DecryptionError):
         _decrypt(sealed, key=new_key())

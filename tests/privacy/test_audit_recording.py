@@ -101,7 +101,7 @@ async def test_r7_operator_reads_and_actions_are_recorded_for_each_person_shown(
     assert (await server.services.audit.verify(server.services.db)).ok
 
 
-async def test_the_own_audit_view_pages_back(server: RunningServer) -> None:
+async def test_r7_the_own_audit_view_pages_back(server: RunningServer) -> None:
     ani = await make_user(server, "ani")
     async with server.http() as http:
         for _ in range(3):

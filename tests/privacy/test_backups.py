@@ -213,7 +213,7 @@ async def test_r4_backup_holds_no_key_store_and_no_plaintext(
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "append", "empty"])
-async def test_damaged_backup_is_refused_and_changes_nothing(
+async def test_r5_damaged_backup_is_refused_and_changes_nothing(
     server: RunningServer, damage: str
 ) -> None:
     siti, budi, room_id, _ids = await _two_people_talk(server)
@@ -249,7 +249,7 @@ async def test_damaged_backup_is_refused_and_changes_nothing(
     assert [m["body"] for m in history] == [BY_SITI, BY_BUDI, "setelah backup"]
 
 
-async def test_a_key_store_copy_restores_keys_lost_with_the_key_store(
+async def test_r4_a_key_store_copy_restores_keys_lost_with_the_key_store(
     server: RunningServer,
 ) -> None:
     """Disaster recovery: the key store is lost; its copy brings every key back."""

@@ -257,7 +257,7 @@ async def test_r13_operators_open_requests_for_people_and_answer_or_refuse_them(
     }
 
 
-async def test_r8_rectification_an_operator_corrects_the_username_the_audit_names_the_field(
+async def test_r7_r8_rectification_an_operator_corrects_the_username_the_audit_names_the_field(
     privacy_server: RunningServer, clock: FakeClock
 ) -> None:
     admin = await make_admin(privacy_server)

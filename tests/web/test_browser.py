@@ -76,7 +76,7 @@ async def two_people_in_a_direct_chat(browser: Browser, server: RunningServer) -
     return ani, budi
 
 
-async def test_two_people_sign_up_and_chat_in_real_time(
+async def test_f2_two_people_sign_up_and_chat_in_real_time(
     server: RunningServer, browser: Browser
 ) -> None:
     ani, budi = await two_people_in_a_direct_chat(browser, server)
@@ -159,7 +159,7 @@ async def test_the_content_security_policy_stops_inline_script(
     assert any("Content Security Policy" in text for text in refused)
 
 
-async def test_sign_out_sign_in_again_and_switch_the_language(
+async def test_f17_sign_out_sign_in_again_and_switch_the_language(
     server: RunningServer, browser: Browser
 ) -> None:
     ani, budi = await two_people_in_a_direct_chat(browser, server)
@@ -181,6 +181,9 @@ async def test_sign_out_sign_in_again_and_switch_the_language(
     await ani.get_by_label("Language").select_option("id")
     await expect(ani.get_by_role("button", name="Keluar")).to_be_visible()
     assert await ani.evaluate("document.documentElement.lang") == "id"
+    # F17: kept in a preference cookie, not in the page's storage.
+    cookies = {c["name"]: c["value"] for c in await ani.context.cookies()}
+    assert cookies.get("obrolan_lang") == "id"
     await ani.reload()
     await expect(ani.get_by_role("button", name="Keluar")).to_be_visible()
 

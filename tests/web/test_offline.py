@@ -143,7 +143,7 @@ async def test_a_reload_in_the_middle_of_a_chat_shows_no_gap_and_no_duplicate(
     assert [m["body"] for m in await history(server, ani)] == [*everything, "Aku tunggu ya"]
 
 
-async def test_a_refused_message_says_why_and_can_be_resent_or_edited(
+async def test_r18_a_refused_message_says_why_and_can_be_resent_or_edited(
     server: RunningServer, browser: Browser
 ) -> None:
     ani, budi = await two_people_in_a_direct_chat(browser, server)
