@@ -150,6 +150,12 @@ class RedisBroker:
         await self._subscriber.aclose()
 
     async def publish(self, batch: Sequence[Published], after: int | None) -> None:
+        if self._tick is not None and not self._tick.done():
+            # A publish failed and the tick that follows it will cover this batch too.
+            # Trying meanwhile would hold every node's writer for up to the timeout per
+            # commit (the order lock is held while publishing) while Redis is away.
+            self._tick_due = True
+            return
         try:
             await self._redis.publish(self.events_channel, encode_batch(batch, after))
         except Exception as exc:  # committed already: the next batch or a tick fills in
