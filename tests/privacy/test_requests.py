@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,8 +19,12 @@ from tests.admin.conftest import make_admin
 from tests.jobs.conftest import run_cli
 from tests.privacy.conftest import HOUR, open_request
 from tests.support.factories import User, login, make_room, make_user
+from tests.support.nodes import new_channel, postgres_only, start_nodes
 from tests.support.server import RunningServer
 from tests.support.ws import WsClient
+
+# Rounds of two nodes opening the same request at once.
+ROUNDS = 10
 
 
 async def _audit(server: RunningServer, subject_id: str) -> list[dict[str, Any]]:
@@ -392,3 +397,31 @@ async def test_r8_objection_sets_the_flag_at_once_and_can_be_withdrawn(
     # The objection still works for the service itself: sending is not restricted.
     room = await make_room(ani)
     assert (await _send(ani, room["id"], "hi")).status_code == 201
+
+
+async def test_r13_two_nodes_opening_the_same_request_at_once_make_one(
+    database_url: str, tmp_path: Path, redis_url: str
+) -> None:
+    """One open request per kind and person holds across nodes: raced, round after round."""
+    postgres_only(database_url)
+    nodes = await start_nodes(2, database_url, tmp_path, redis_url, new_channel())
+    try:
+        ani = await make_user(nodes[0], "ani")
+        clients = [ani.http, nodes[1].http(ani.token)]
+        for _ in range(ROUNDS):
+            answers = await asyncio.gather(
+                *(
+                    http.post(
+                        "/api/v1/privacy/requests",
+                        json={"kind": "rectification", "note": "my name is Ani"},
+                    )
+                    for http in clients
+                )
+            )
+            assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+            [made] = [a.json() for a in answers if a.status_code == 201]
+            cancelled = await ani.http.post(f"/api/v1/privacy/requests/{made['id']}/cancel")
+            assert cancelled.status_code == 200
+    finally:
+        for node in nodes:
+            await node.shutdown()

@@ -374,7 +374,9 @@ class PrivacyRequests:
         note = _note(kind, note)
         request_id = new_id()
         async with self.stream.transaction() as tx:
-            flags = await store.account_flags(tx.conn, user_id)
+            # Locked: "one open request per kind" is checked, then inserted, by one
+            # transaction of this person's at a time, whichever node they reach.
+            flags = await store.account_flags(tx.conn, user_id, lock=True)
             key = await self.data_keys.get(user_id)
             if not flags.exists or flags.erased_at is not None or key is None:
                 raise NotFound("no such person", field="user_id")

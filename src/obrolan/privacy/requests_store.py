@@ -219,14 +219,18 @@ class AccountFlags:
     erased_at: datetime | None
 
 
-async def account_flags(conn: AsyncConnection, user_id: str) -> AccountFlags:
-    row = (
-        await conn.execute(
-            select(
-                users.c.closed_at, users.c.restricted_at, users.c.objected_at, users.c.erased_at
-            ).where(users.c.id == user_id)
-        )
-    ).first()
+async def account_flags(
+    conn: AsyncConnection, user_id: str, *, lock: bool = False
+) -> AccountFlags:
+    """The account's privacy flags. `lock`: hold the person's row until the transaction
+    ends (PostgreSQL; SQLite's writer is one at a time anyway), so that two requests of
+    one person, on two nodes at once, take turns."""
+    query = select(
+        users.c.closed_at, users.c.restricted_at, users.c.objected_at, users.c.erased_at
+    ).where(users.c.id == user_id)
+    if lock:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
     if row is None:
         return AccountFlags(False, None, None, None, None)
     return AccountFlags(True, row.closed_at, row.restricted_at, row.objected_at, row.erased_at)
