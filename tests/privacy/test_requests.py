@@ -392,6 +392,8 @@ async def test_r8_objection_sets_the_flag_at_once_and_can_be_withdrawn(
     assert again.status_code == 409
     withdrawn = await ani.http.post(f"/api/v1/privacy/requests/{objection['id']}/cancel")
     assert withdrawn.status_code == 200
+    # The person's own answer carries their note, as every answer of theirs does.
+    assert withdrawn.json()["note"] == "no profiling"
     me = (await ani.http.get("/api/v1/privacy/me")).json()
     assert me["account"] == {"restricted": False, "objected": False}
     # The objection still works for the service itself: sending is not restricted.

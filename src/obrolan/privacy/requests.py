@@ -477,7 +477,9 @@ class PrivacyRequests:
             ),
             at=tx.now,
         )
-        return await self._reread(tx, row.id)
+        # The person's own answers carry their note; an operator's queue answers do not.
+        key = await self.data_keys.get(row.user_id) if role is ActorRole.person else None
+        return await self._reread(tx, row.id, key)
 
     async def _reopen(self, tx: Transaction, row: RequestRow) -> None:
         """A stopped erasure opens the account it closed (not one closed for another reason).
@@ -531,9 +533,11 @@ class PrivacyRequests:
             at=tx.now,
         )
 
-    async def _reread(self, tx: Transaction, request_id: str) -> PrivacyRequest:
+    async def _reread(
+        self, tx: Transaction, request_id: str, key: bytes | None = None
+    ) -> PrivacyRequest:
         row = await _require(tx.conn, request_id)
-        return _view(row, tx.now, None)
+        return _view(row, tx.now, key)
 
 
 def _require_operator(principal: Principal) -> None:
