@@ -219,9 +219,7 @@ class AccountFlags:
     erased_at: datetime | None
 
 
-async def account_flags(
-    conn: AsyncConnection, user_id: str, *, lock: bool = False
-) -> AccountFlags:
+async def account_flags(conn: AsyncConnection, user_id: str, *, lock: bool = False) -> AccountFlags:
     """The account's privacy flags. `lock`: hold the person's row until the transaction
     ends (PostgreSQL; SQLite's writer is one at a time anyway), so that two requests of
     one person, on two nodes at once, take turns."""
