@@ -49,7 +49,8 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
-# KEYS: the person's nodes, this node's people. ARGV: node, TTL ms, person, channel, message.
+# KEYS: the person's nodes, this node's people. ARGV: node, TTL ms, person, channel, message,
+# how many TTLs the keys outlive their last renewal.
 # Returns 1 when it announced the person online (no other live node held them).
 _CAME_ONLINE = (
     _NOW
@@ -70,7 +71,7 @@ return 0
 """
 )
 
-# KEYS and ARGV as above (no TTL needed). Returns 1 when it announced the person offline:
+# KEYS and ARGV[1..5] as above (ARGV[2], the TTL, unread). Returns 1 when it announced the person offline:
 # this node held them and no live node does now. A node reaped meanwhile holds nobody:
 # the reaper has told everyone already.
 _WENT_OFFLINE = (
