@@ -71,9 +71,9 @@ return 0
 """
 )
 
-# KEYS and ARGV[1..5] as above (ARGV[2], the TTL, unread). Returns 1 when it announced the person offline:
-# this node held them and no live node does now. A node reaped meanwhile holds nobody:
-# the reaper has told everyone already.
+# KEYS and ARGV[1..5] as above (ARGV[2], the TTL, unread). Returns 1 when it announced
+# the person offline: this node held them and no live node does now. A node reaped
+# meanwhile holds nobody: the reaper has told everyone already.
 _WENT_OFFLINE = (
     _NOW
     + """
