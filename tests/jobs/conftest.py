@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -46,18 +43,3 @@ async def wait_for_job(
             if condition(job):
                 return job
             await asyncio.sleep(0.01)
-
-
-def run_cli(server: RunningServer, *args: str) -> subprocess.CompletedProcess[str]:
-    """`obrolan ARGS` as a separate process, on the server's database and key."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OBROLAN_")}
-    env.update(
-        OBROLAN_DATABASE_URL=server.settings.resolved_database_url,
-        OBROLAN_KEK=server.settings.kek,
-        OBROLAN_DATA_DIR=str(server.settings.data_dir),
-        COLUMNS="200",
-    )
-    command = [str(Path(sys.executable).parent / "obrolan"), *args]
-    return subprocess.run(  # noqa: S603
-        command, env=env, capture_output=True, text=True, timeout=60, check=False
-    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -10,7 +9,8 @@ import pytest
 from obrolan.clock import FakeClock
 from obrolan.ids import new_id
 from obrolan.jobs import Job, JobState
-from tests.jobs.conftest import run_cli, wait_for_job
+from tests.jobs.conftest import wait_for_job
+from tests.support.cli import obrolan_cli
 from tests.support.server import RunningServer
 
 
@@ -51,7 +51,7 @@ async def test_job_failing_three_times_then_succeeding_runs_once_to_success(
         full = 2.0 * 2 ** (attempt - 1)
         assert full / 2 <= delay <= full
         if attempt == 3:
-            listing = await asyncio.to_thread(run_cli, jobs_server, "jobs", "list")
+            listing = await obrolan_cli(jobs_server, "jobs", "list")
             assert listing.returncode == 0, listing.stderr
             row = _row(listing.stdout, job_id)
             assert "failed" in row and "3/10" in row and "RuntimeError" in row
@@ -65,7 +65,7 @@ async def test_job_failing_three_times_then_succeeding_runs_once_to_success(
     assert successes == [job_id]
     assert attempts_seen == [1, 2, 3, 4]
     assert done.attempts == 4 and done.last_error is None
-    listing = await asyncio.to_thread(run_cli, jobs_server, "jobs", "list", "--state", "done")
+    listing = await obrolan_cli(jobs_server, "jobs", "list", "--state", "done")
     assert "4/10" in _row(listing.stdout, job_id)
 
 
@@ -111,21 +111,21 @@ async def test_raising_handler_does_not_stop_the_worker_and_old_job_dies(
     jobs_server.services.jobs.wake()
     dead = await wait_for_job(jobs_server, broken_id, lambda j: j.state is JobState.DEAD)
     assert dead.attempts == 2 and dead.last_error == "ValueError"
-    listing = await asyncio.to_thread(run_cli, jobs_server, "jobs", "list", "--state", "dead")
+    listing = await obrolan_cli(jobs_server, "jobs", "list", "--state", "dead")
     assert listing.returncode == 0, listing.stderr
     assert "ValueError" in _row(listing.stdout, broken_id)
     assert fine_id not in listing.stdout
 
     # An operator puts it back (nothing handles it now, so it stays queued).
     del worker.handlers["test.broken"]
-    retried = await asyncio.to_thread(run_cli, jobs_server, "jobs", "retry", broken_id)
+    retried = await obrolan_cli(jobs_server, "jobs", "retry", broken_id)
     assert retried.returncode == 0, retried.stderr
     job = await jobs_server.services.jobs.get(broken_id)
     assert job.state is JobState.QUEUED and job.attempts == 0
-    cancelled = await asyncio.to_thread(run_cli, jobs_server, "jobs", "cancel", broken_id)
+    cancelled = await obrolan_cli(jobs_server, "jobs", "cancel", broken_id)
     assert cancelled.returncode == 0, cancelled.stderr
     assert (await jobs_server.services.jobs.get(broken_id)).state is JobState.CANCELLED
-    again = await asyncio.to_thread(run_cli, jobs_server, "jobs", "cancel", broken_id)
+    again = await obrolan_cli(jobs_server, "jobs", "cancel", broken_id)
     assert again.returncode == 1 and again.stderr.startswith("error: ")
 
 

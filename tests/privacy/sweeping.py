@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -74,21 +70,3 @@ async def removed(server: RunningServer, rule: str) -> dict[str, int]:
         for table, n in run["rules"].get(rule, {}).get("removed", {}).items():
             total[table] = total.get(table, 0) + n
     return total
-
-
-def obrolan_cli(
-    server: RunningServer, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """`obrolan ARGS` as a separate process, on the server's database and key."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith("OBROLAN_")}
-    full.update(
-        OBROLAN_DATABASE_URL=server.settings.resolved_database_url,
-        OBROLAN_KEK=server.settings.kek,
-        OBROLAN_DATA_DIR=str(server.settings.data_dir),
-        COLUMNS="250",
-        **(env or {}),
-    )
-    command = [str(Path(sys.executable).parent / "obrolan"), *args]
-    return subprocess.run(  # noqa: S603
-        command, env=full, capture_output=True, text=True, timeout=60, check=False
-    )

@@ -5,10 +5,8 @@ cut off the end; the recurring job writes checkpoints to the log."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,23 +18,9 @@ from obrolan.db import Database
 from obrolan.privacy.audit import ActorRole, AuditEvent
 from obrolan.privacy.audit_checkpoint import CHECKPOINT_EVENT
 from obrolan.privacy.models import audit_log
+from tests.support.cli import obrolan_cli
 from tests.support.factories import login, make_user
 from tests.support.server import RunningServer, start_server
-
-
-def _obrolan(server: RunningServer, *args: str) -> subprocess.CompletedProcess[str]:
-    """`obrolan ARGS` as its own process, on the server's database and key."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OBROLAN_")}
-    env.update(
-        OBROLAN_DATABASE_URL=server.settings.resolved_database_url,
-        OBROLAN_KEK=server.settings.kek,
-        OBROLAN_DATA_DIR=str(server.settings.data_dir),
-        COLUMNS="200",
-    )
-    command = [str(Path(sys.executable).parent / "obrolan"), *args]
-    return subprocess.run(  # noqa: S603
-        command, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
 
 
 @pytest.fixture
@@ -78,7 +62,7 @@ async def test_r7_editing_deleting_or_inserting_an_audit_row_fails_verify_naming
         await login(server, ani.username)
     rows = await _rows(tamper)
     assert [r["action"] for r in rows] == ["retention.run"] + ["auth.sign_in"] * 5
-    whole = _obrolan(server, "audit", "verify")
+    whole = await obrolan_cli(server, "audit", "verify")
     assert whole.returncode == 0, whole.stderr
     head = f"{rows[-1]['seq']}:{rows[-1]['hash'].hex()}"  # type: ignore[attr-defined]
     assert f"ok: 6 entries checked, 0 checkpoints; head {head}" in whole.stdout
@@ -88,7 +72,7 @@ async def test_r7_editing_deleting_or_inserting_an_audit_row_fails_verify_naming
         await conn.execute(
             update(audit_log).where(audit_log.c.seq == edited["seq"]).values(detail=b"{}")
         )
-    seq, entry_id, problem = _broken_at(_obrolan(server, "audit", "verify"))
+    seq, entry_id, problem = _broken_at(await obrolan_cli(server, "audit", "verify"))
     assert (seq, entry_id) == (edited["seq"], edited["id"]) and "edited" in problem
     async with tamper.write() as conn:
         await conn.execute(
@@ -96,21 +80,21 @@ async def test_r7_editing_deleting_or_inserting_an_audit_row_fails_verify_naming
             .where(audit_log.c.seq == edited["seq"])
             .values(detail=edited["detail"])
         )
-    assert _obrolan(server, "audit", "verify").returncode == 0
+    assert (await obrolan_cli(server, "audit", "verify")).returncode == 0
 
     removed = rows[1]
     async with tamper.write() as conn:
         await conn.execute(delete(audit_log).where(audit_log.c.seq == removed["seq"]))
-    seq, entry_id, problem = _broken_at(_obrolan(server, "audit", "verify"))
+    seq, entry_id, problem = _broken_at(await obrolan_cli(server, "audit", "verify"))
     assert (seq, entry_id) == (rows[2]["seq"], rows[2]["id"]) and "missing" in problem
     async with tamper.write() as conn:
         await conn.execute(insert(audit_log).values(**removed))
-    assert _obrolan(server, "audit", "verify").returncode == 0
+    assert (await obrolan_cli(server, "audit", "verify")).returncode == 0
 
     # Removing the oldest entries: without a retention marker that accounts for them.
     async with tamper.write() as conn:
         await conn.execute(delete(audit_log).where(audit_log.c.seq == rows[0]["seq"]))
-    seq, entry_id, problem = _broken_at(_obrolan(server, "audit", "verify"))
+    seq, entry_id, problem = _broken_at(await obrolan_cli(server, "audit", "verify"))
     assert (seq, entry_id) == (rows[1]["seq"], rows[1]["id"]) and "removed" in problem
     async with tamper.write() as conn:
         await conn.execute(insert(audit_log).values(**rows[0]))
@@ -126,7 +110,7 @@ async def test_r7_editing_deleting_or_inserting_an_audit_row_fails_verify_naming
     }
     async with tamper.write() as conn:
         await conn.execute(insert(audit_log).values(**forged))
-    seq, entry_id, problem = _broken_at(_obrolan(server, "audit", "verify"))
+    seq, entry_id, problem = _broken_at(await obrolan_cli(server, "audit", "verify"))
     assert (seq, entry_id) == (forged["seq"], forged["id"]) and "edited" in problem
 
 
@@ -135,19 +119,21 @@ async def test_r7_a_kept_checkpoint_catches_entries_cut_off_the_end(
 ) -> None:
     ani = await make_user(server, "ani")
     await login(server, ani.username)
-    kept = _obrolan(server, "audit", "checkpoint")
+    kept = await obrolan_cli(server, "audit", "checkpoint")
     assert kept.returncode == 0, kept.stderr
     checkpoint = kept.stdout.strip()
     rows = await _rows(tamper)
     assert checkpoint == f"{rows[-1]['seq']}:{rows[-1]['hash'].hex()}"  # type: ignore[attr-defined]
     await login(server, ani.username)
-    assert _obrolan(server, "audit", "verify", "--checkpoint", checkpoint).returncode == 0
+    assert (
+        await obrolan_cli(server, "audit", "verify", "--checkpoint", checkpoint)
+    ).returncode == 0
 
     # The last two entries go: what is left is a whole chain, only shorter.
     async with tamper.write() as conn:
         await conn.execute(delete(audit_log).where(audit_log.c.seq >= rows[-1]["seq"]))
-    plain = _obrolan(server, "audit", "verify")
-    checked = _obrolan(server, "audit", "verify", "--checkpoint", checkpoint)
+    plain = await obrolan_cli(server, "audit", "verify")
+    checked = await obrolan_cli(server, "audit", "verify", "--checkpoint", checkpoint)
 
     assert plain.returncode == 0  # a truncated chain alone cannot tell...
     seq, _, problem = _broken_at(checked)  # ...but the kept checkpoint can
@@ -155,9 +141,11 @@ async def test_r7_a_kept_checkpoint_catches_entries_cut_off_the_end(
 
     # A rewritten entry under a checkpoint: the hashes differ.
     other = f"{rows[0]['seq']}:{'00' * 32}"
-    seq, _, problem = _broken_at(_obrolan(server, "audit", "verify", "--checkpoint", other))
+    seq, _, problem = _broken_at(
+        await obrolan_cli(server, "audit", "verify", "--checkpoint", other)
+    )
     assert seq == rows[0]["seq"] and "differs from its checkpoint" in problem
-    bad = _obrolan(server, "audit", "verify", "--checkpoint", "seven:abc")
+    bad = await obrolan_cli(server, "audit", "verify", "--checkpoint", "seven:abc")
     assert bad.returncode == 1 and bad.stderr.startswith("error: --checkpoint")
 
 
@@ -170,7 +158,9 @@ async def test_r7_the_checkpoint_job_writes_the_head_to_the_log(
         with structlog.testing.capture_logs() as logged:
             head = await server.services.audit_checkpoints.checkpoint()
         kept = [e["checkpoint"] for e in logged if e["event"] == CHECKPOINT_EVENT]
-        verified = _obrolan(server, "audit", "verify", *(f"--checkpoint={c}" for c in kept))
+        verified = await obrolan_cli(
+            server, "audit", "verify", *(f"--checkpoint={c}" for c in kept)
+        )
     finally:
         await server.shutdown()
     [event] = [e for e in logged if e["event"] == CHECKPOINT_EVENT]
@@ -202,12 +192,12 @@ async def test_r7_an_entry_swapped_in_from_another_copy_of_the_chain_fails_verif
         await conn.execute(delete(audit_log).where(audit_log.c.seq >= 3))
     for n in range(10, 12):
         await step(n)
-    assert _obrolan(server, "audit", "verify").returncode == 0
+    assert (await obrolan_cli(server, "audit", "verify")).returncode == 0
     async with tamper.write() as conn:
         await conn.execute(delete(audit_log).where(audit_log.c.seq == 3))
         await conn.execute(insert(audit_log).values(**original))
 
-    seq, entry_id, problem = _broken_at(_obrolan(server, "audit", "verify"))
+    seq, entry_id, problem = _broken_at(await obrolan_cli(server, "audit", "verify"))
 
     [fourth] = [r for r in await _rows(tamper) if r["seq"] == 4]
     assert (seq, entry_id) == (4, fourth["id"]) and "does not follow" in problem

@@ -16,8 +16,8 @@ from obrolan.clock import FakeClock
 from obrolan.privacy.models import audit_log
 from obrolan.privacy.requests import EXPORT_KIND
 from tests.admin.conftest import make_admin
-from tests.jobs.conftest import run_cli
 from tests.privacy.conftest import HOUR, open_request
+from tests.support.cli import obrolan_cli
 from tests.support.factories import User, login, make_room, make_user
 from tests.support.nodes import new_channel, postgres_only, start_nodes
 from tests.support.server import RunningServer
@@ -140,9 +140,7 @@ async def test_r13_an_access_request_opened_at_noon_is_overdue_at_noon_three_day
     assert (await ani.http.get(f"/api/v1/privacy/requests/{opened['id']}")).json()["overdue"]
     assert "obrolan_privacy_requests_overdue 1.0" in await _metrics(privacy_server)
 
-    listed = await asyncio.to_thread(
-        run_cli, privacy_server, "privacy", "requests", "list", "--overdue"
-    )
+    listed = await obrolan_cli(privacy_server, "privacy", "requests", "list", "--overdue")
     assert listed.returncode == 0, listed.stderr
     assert opened["id"] in listed.stdout and "overdue" in listed.stdout
 
@@ -211,13 +209,10 @@ async def test_r13_operators_open_requests_for_people_and_answer_or_refuse_them(
     assert blank.status_code == 422 and blank.json()["field"] == "resolution"
 
     access = await open_request(ani, "access")
-    shown = await asyncio.to_thread(
-        run_cli, privacy_server, "privacy", "requests", "show", access["id"]
-    )
+    shown = await obrolan_cli(privacy_server, "privacy", "requests", "show", access["id"])
     assert shown.returncode == 0, shown.stderr
     assert "access" in shown.stdout and "72h" not in shown.stdout and "left" in shown.stdout
-    refused_cli = await asyncio.to_thread(
-        run_cli,
+    refused_cli = await obrolan_cli(
         privacy_server,
         "privacy",
         "requests",
@@ -227,15 +222,14 @@ async def test_r13_operators_open_requests_for_people_and_answer_or_refuse_them(
         "not you",
     )
     assert refused_cli.returncode == 0, refused_cli.stderr
-    again = await asyncio.to_thread(
-        run_cli, privacy_server, "privacy", "requests", "refuse", access["id"], "--reason", "x"
+    again = await obrolan_cli(
+        privacy_server, "privacy", "requests", "refuse", access["id"], "--reason", "x"
     )
     assert again.returncode == 1 and "refused already" in again.stderr
     seen = (await ani.http.get(f"/api/v1/privacy/requests/{access['id']}")).json()
     assert (seen["status"], seen["resolution"]) == ("refused", "not you")
 
-    completed = await asyncio.to_thread(
-        run_cli,
+    completed = await obrolan_cli(
         privacy_server,
         "privacy",
         "requests",

@@ -20,11 +20,11 @@ from obrolan.services import keystore_location
 from tests.privacy.sweeping import (
     SWEEP_SECONDS,
     first_sweep_done,
-    obrolan_cli,
     removed,
     run_next_sweep,
     runs,
 )
+from tests.support.cli import obrolan_cli
 from tests.support.factories import PASSWORD, login, make_user
 from tests.support.server import RunningServer, start_server
 
@@ -77,7 +77,7 @@ async def test_r5_a_shorter_log_period_changes_what_the_sweep_deletes_and_the_ma
         assert await _count(server, auth_sessions) == (2 if kept else 1)
         assert await removed(server, "session") == {"auth_sessions": 0 if kept else 1}
 
-        shown = obrolan_cli(
+        shown = await obrolan_cli(
             server, "privacy", "map", env={"OBROLAN_PRIVACY_LOG_DAYS": str(log_days)}
         )
         assert shown.returncode == 0, shown.stderr
@@ -146,7 +146,7 @@ async def test_r5_privacy_sweep_command_runs_the_sweep_once_and_dry_run_deletes_
         await first_sweep_done(server, clock)
         before = len(await runs(server))
 
-        dry = obrolan_cli(server, "privacy", "sweep", "--dry-run")
+        dry = await obrolan_cli(server, "privacy", "sweep", "--dry-run")
         assert dry.returncode == 0, dry.stderr
         assert "dry run" in dry.stdout
         row = next(line for line in dry.stdout.splitlines() if "login_failures" in line)
@@ -154,7 +154,7 @@ async def test_r5_privacy_sweep_command_runs_the_sweep_once_and_dry_run_deletes_
         assert await _count(server, login_failures) == 2
         assert len(await runs(server)) == before
 
-        done = obrolan_cli(server, "privacy", "sweep")
+        done = await obrolan_cli(server, "privacy", "sweep")
         assert done.returncode == 0, done.stderr
         assert await _count(server, login_failures) == 0
         evidence = await runs(server)
