@@ -1,0 +1,103 @@
+// Signing in and out, and what the client keeps of who is signed in.
+import { state, update, emit } from "../core/state.js";
+import { api, whenUnauthorised } from "../core/api.js";
+import * as outbox from "./outbox.js";
+import { connect, disconnect } from "./socket.js";
+import { restoreOutbox, resetMessages } from "./messages.js";
+
+const TOKEN_KEY = "obrolan.token";
+const ME_KEY = "obrolan.me"; // who is signed in, so that the app opens offline too
+const POSITION_KEY = "obrolan.position."; // + user id: the last stream position processed
+export const ROOM_KEY = "obrolan.room"; // in sessionStorage: the open room, kept across a reload
+
+whenUnauthorised(() => signedOut());
+
+export async function signIn(username, password) {
+  const deviceKey = `obrolan.device.${username.toLowerCase()}`;
+  const body = { username, password, device_name: "Web browser" };
+  const deviceToken = localStorage.getItem(deviceKey);
+  if (deviceToken) body.device_token = deviceToken;
+  const answer = await api("POST", "/sessions", body);
+  localStorage.setItem(TOKEN_KEY, answer.token);
+  if (answer.device_token) localStorage.setItem(deviceKey, answer.device_token);
+  state.token = answer.token;
+  startChat(answer.user);
+}
+
+export async function submitAuth(event) {
+  event.preventDefault();
+  const form = event.currentTarget.elements;
+  const username = form.username.value.trim();
+  const password = form.password.value;
+  update({ busy: true, authError: null });
+  try {
+    if (state.screen === "signup") {
+      await api("POST", "/accounts", {
+        username,
+        password,
+        display_name: form.display_name.value.trim(),
+      });
+    }
+    await signIn(username, password);
+  } catch (error) {
+    update({ authError: error.message });
+  } finally {
+    update({ busy: false });
+  }
+}
+
+export async function signOut() {
+  if (state.me) await outbox.clear(state.me.id).catch(() => {});
+  try {
+    await api("DELETE", "/sessions/current");
+  } catch {
+    // Signed out here all the same; the session ends by itself when it expires.
+  }
+  signedOut();
+}
+
+export function signedOut() {
+  localStorage.removeItem(TOKEN_KEY);
+  localStorage.removeItem(ME_KEY);
+  if (state.me) localStorage.removeItem(POSITION_KEY + state.me.id);
+  sessionStorage.removeItem(ROOM_KEY);
+  disconnect();
+  resetMessages();
+  update({
+    token: null, me: null, sessionId: null, screen: "signin", rooms: [], requests: [],
+    messages: {}, current: null, conn: "offline", position: null, peers: {}, marks: {},
+  });
+  emit("signedOut");
+}
+
+export function startChat(me) {
+  const { id, username, display_name } = me;
+  localStorage.setItem(ME_KEY, JSON.stringify({ id, username, display_name }));
+  const kept = Number(localStorage.getItem(POSITION_KEY + id));
+  update({
+    me, screen: "chat", authError: null, users: { ...state.users, [me.id]: me },
+    position: kept > 0 ? kept : null, current: sessionStorage.getItem(ROOM_KEY),
+  });
+  restoreOutbox(id);
+  connect();
+  emit("signedIn", me);
+}
+
+// Opening the page: the session kept from last time, if there is one.
+export async function resume() {
+  if (!state.token) return;
+  try {
+    startChat(await api("GET", "/me"));
+  } catch (error) {
+    // A 401 signed us out already. Without a network, open as who was signed in: the
+    // socket keeps trying and the header says the app is offline.
+    const known = localStorage.getItem(ME_KEY);
+    if (error.status === 0 && known) startChat(JSON.parse(known));
+  }
+}
+
+export function setPosition(position) {
+  state.position = position;
+  if (position == null) localStorage.removeItem(POSITION_KEY + state.me.id);
+  else localStorage.setItem(POSITION_KEY + state.me.id, String(position));
+}
