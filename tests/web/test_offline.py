@@ -7,7 +7,7 @@ import asyncio
 from playwright.async_api import Browser, Page, Route, expect
 
 from tests.support.server import RunningServer
-from tests.web.test_browser import (
+from tests.web.browsing import (
     DESKTOP,
     PHONE,
     message,
