@@ -33,21 +33,27 @@ def test_the_vendored_files_match_their_recorded_hashes() -> None:
 def test_every_string_exists_in_english_and_bahasa_indonesia() -> None:
     dictionaries = {path.stem: json.loads(path.read_text()) for path in I18N.glob("*.json")}
     assert set(dictionaries) == {"en", "id"}
-    assert set(dictionaries["en"]) == set(dictionaries["id"])
+    # Bahasa Indonesia has no plural forms: only English has the counts' "one" texts.
+    english = {key for key in dictionaries["en"] if not key.endswith(".one")}
+    assert english == set(dictionaries["id"])
     assert all(text.strip() for d in dictionaries.values() for text in d.values())
     # Every key the client asks for is there, the ones it builds from a state included.
     source = "\n".join(
         path.read_text() for path in STATIC.rglob("*.js") if "vendor" not in path.parts
     )
     used = set(re.findall(r'\bt\("([\w.]+)"', source))
+    # A count's text: the "other" form in every language, "one" too in English.
+    counted = re.findall(r'\btn\("([\w.]+)"', source)
+    used |= {f"{key}.other" for key in counted} | {f"{key}.one" for key in counted}
     used |= {f"conn.{s}" for s in ("online", "connecting", "offline")}
     used |= {f"status.{s}" for s in ("sent", "delivered", "read")}
     assert used - set(dictionaries["en"]) == set()
     # Placeholders such as {name} are the same in both languages.
     for key, text in dictionaries["en"].items():
-        assert set(re.findall(r"\{\w+\}", text)) == set(
-            re.findall(r"\{\w+\}", dictionaries["id"][key])
-        ), key
+        indonesian = dictionaries["id"][
+            key.removesuffix(".one") + ".other" if key.endswith(".one") else key
+        ]
+        assert set(re.findall(r"\{\w+\}", text)) == set(re.findall(r"\{\w+\}", indonesian)), key
 
 
 class _Inline(HTMLParser):

@@ -10,6 +10,18 @@ export function t(key, vars = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
 }
 
+// A count in words: `key.one`, `key.other` (and whatever else the language's plural
+// rules name) chosen by Intl.PluralRules; {n} in the text is the count, formatted.
+export function tn(key, n, vars = {}) {
+  const form = new Intl.PluralRules(state.lang).select(n);
+  const chosen = state.dict[`${key}.${form}`] !== undefined ? `${key}.${form}` : `${key}.other`;
+  return t(chosen, { ...vars, n: formatNumber(n) });
+}
+
+export function formatNumber(n) {
+  return new Intl.NumberFormat(state.lang).format(n);
+}
+
 export async function loadDictionaries() {
   const [en, id] = await Promise.all(
     LANGUAGES.map((lang) => fetch(new URL(`../i18n/${lang}.json`, import.meta.url)).then((r) => r.json())),
