@@ -39,6 +39,8 @@ async def test_r13_privacy_me_shows_my_data_by_category_my_requests_and_my_audit
     assert [r["id"] for r in me["requests"]] == [objection["id"], access["id"]]
     assert me["requests"][1]["deadline_at"] == access["deadline_at"]
     assert me["account"] == {"restricted": False, "objected": True}
+    # The waits a person is told about before asking, from the settings.
+    assert (me["erasure_grace_days"], me["export_hours"]) == (7, 72)
 
     # The audit about me, newest first; my own steps say so. (The export the access
     # request queued may be built meanwhile: its entries are about me too.)
@@ -67,6 +69,12 @@ async def test_r13_privacy_me_needs_a_signed_in_person_and_is_typed_in_openapi(
         schema = (await http.get("/openapi.json")).json()
     ok = schema["paths"]["/api/v1/privacy/me"]["get"]["responses"]["200"]
     assert ok["content"]["application/json"]["schema"]["$ref"].endswith("/PrivacyMeOut")
-    assert {"categories", "requests", "audit", "audit_next", "account"} <= set(
-        schema["components"]["schemas"]["PrivacyMeOut"]["properties"]
-    )
+    assert {
+        "categories",
+        "requests",
+        "audit",
+        "audit_next",
+        "account",
+        "erasure_grace_days",
+        "export_hours",
+    } <= set(schema["components"]["schemas"]["PrivacyMeOut"]["properties"])

@@ -119,6 +119,8 @@ async def privacy_me(
         requests=[_out(r) for r in mine.requests],
         audit=[AuditEntryOut(**asdict(e)) for e in mine.audit],
         audit_next=mine.audit_next,
+        erasure_grace_days=services.settings.privacy_erasure_grace_days,
+        export_hours=services.settings.privacy_export_hours,
     )
 
 

@@ -109,3 +109,7 @@ class PrivacyMeOut(BaseModel):
     requests: list[RequestOut]
     audit: list[AuditEntryOut] = Field(description="what was done with your data, newest first")
     audit_next: int | None = Field(description="pass as `before` for older entries; null: none")
+    erasure_grace_days: int = Field(
+        description="days between an erasure request and the erasure, to cancel it in"
+    )
+    export_hours: int = Field(description="hours an export is kept after it was built")
