@@ -33,6 +33,7 @@ export function AuthScreen({ s }) {
         <button class="link" type="button" onClick=${() => update({ screen: signup ? "signin" : "signup", authError: null })}>
           ${signup ? t("auth.toSignIn") : t("auth.toSignUp")}
         </button>
+        <a class="link" href="#cancel-deletion" data-testid="to-cancel-deletion">${t("privacy.cancel.link")}</a>
         <${LanguagePicker} s=${s} />
       </div>
     </main>`;
