@@ -156,6 +156,10 @@ async def test_r13_r8_my_requests_with_deadlines_in_my_language_asked_and_cancel
     await expect(rectification).to_contain_text("Diterima")
     await expect(rectification.get_by_test_id("privacy-deadline")).to_contain_text("3 hari lagi")
     await expect(rectification).to_contain_text("seharusnya sari.w")
+    # The step is an audit entry about me at once, in words.
+    await expect(page.get_by_test_id("audit-entry").first).to_have_text(
+        re.compile("Permintaan diajukan: Koreksi")
+    )
 
     # A restriction applies at once; lifting it cancels the request.
     await page.get_by_test_id("ask-restriction").locator("button[type=submit]").click()

@@ -55,7 +55,7 @@ class CancelDeletion extends Component {
   render() {
     const { busy, error, done } = this.state;
     return html`
-      <div class="privacy-overlay">
+      <div class="privacy-overlay" onKeyDown=${(e) => e.key === "Escape" && closeCancelPage()}>
         <section class="privacy-overlay-card" role="dialog" aria-modal="true" aria-labelledby="cancel-deletion-title"
           data-testid="cancel-deletion">
           <h2 id="cancel-deletion-title" tabindex="-1">${t("privacy.cancel.title")}</h2>

@@ -77,10 +77,12 @@ export class PrivacyScreen extends Component {
     }
   }
 
+  // After an action: the requests, the exports, and the audit from its newest page (the
+  // action is an entry there too).
   async reloadRequests() {
-    const [mine, exports] = await Promise.all([data.loadMine(), data.loadExports()]);
+    const [mine, exports, audit] = await Promise.all([data.loadMine(), data.loadExports(), data.loadAudit()]);
     if (this.gone) return;
-    this.setState({ mine, requests: mine.requests, exports });
+    this.setState({ mine, requests: mine.requests, exports, audit: { entries: audit.entries, next: audit.next } });
     this.watch(mine.requests);
   }
 
