@@ -119,6 +119,8 @@ async def test_r1_r13_what_obrolan_holds_and_my_data_downloaded_as_a_zip(
     await expect(access).to_contain_text("A copy of my data")
     await expect(page.get_by_test_id("export-download")).to_be_visible(timeout=30_000)
     await expect(access).to_contain_text("Done")
+    built = page.locator('[data-testid="audit-entry"][data-action="privacy.export.built"]')
+    await expect(built).to_contain_text("A copy of your data was made")
     async with page.expect_download() as waiting:
         await page.get_by_test_id("export-download").click()
     download = await waiting.value
@@ -135,6 +137,8 @@ async def test_r1_r13_what_obrolan_holds_and_my_data_downloaded_as_a_zip(
     assert "titip salam untuk ibu" in index
     # The download is recorded, and the list says so.
     await expect(page.get_by_test_id("export")).to_contain_text("Last downloaded")
+    answered = (await ani.http.get("/api/v1/privacy/audit")).json()["entries"]
+    assert answered[0]["action"] == "privacy.export.downloaded"
 
 
 async def test_r13_r8_my_requests_with_deadlines_in_my_language_asked_and_cancelled(

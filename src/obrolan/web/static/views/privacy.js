@@ -55,9 +55,15 @@ export class PrivacyScreen extends Component {
       try {
         const request = await data.loadRequest(building.id);
         if (this.gone) return;
-        current = current.map((r) => (r.id === request.id ? request : r));
-        const exports = data.OPEN.has(request.status) ? this.state.exports : await data.loadExports();
-        if (!this.gone) this.setState({ requests: current, exports });
+        // Merged into the newest list: another action may have reloaded it meanwhile.
+        current = this.state.requests.map((r) => (r.id === request.id ? request : r));
+        if (data.OPEN.has(request.status)) {
+          this.setState({ requests: current });
+        } else {
+          // Built: the new export to download, and the audit entry that says so.
+          const [exports, audit] = await Promise.all([data.loadExports(), data.loadAudit()]);
+          if (!this.gone) this.setState({ requests: current, exports, audit: { entries: audit.entries, next: audit.next } });
+        }
       } catch {
         // Try again at the next tick; the network may be back.
       }
