@@ -254,6 +254,7 @@ async def test_r18_block_and_unblock_from_the_direct_chat(
     note = ani.get_by_test_id("blocked-note")
     await expect(note).to_contain_text("You blocked Budi Santoso")
     await expect(ani.get_by_test_id("composer")).to_have_count(0)
+    await expect(ani.get_by_role("button", name="Unblock Budi Santoso")).to_have_count(1)
     await send(budi, "Kok diam?")
     await expect(message(budi, "Kok diam?")).to_have_attribute("data-status", "failed")
     await expect(message(ani, "Kok diam?")).to_have_count(0)

@@ -213,7 +213,7 @@ function RoomView({ s }) {
           <h2 data-testid="room-title">${roomName(room)}</h2>
           ${room.topic && html`<small class="muted head-topic">${room.topic}</small>`}
         </div>
-        ${peer && html`<${BlockButton} s=${s} userId=${peer} />`}
+        ${peer && html`<${BlockButton} s=${s} userId=${peer} short />`}
         <button type="button" aria-expanded=${s.infoOpen ? "true" : "false"} data-testid="room-details"
           onClick=${() => (s.infoOpen ? update({ infoOpen: false }) : openInfo())}>${t("info.open")}</button>
       </div>

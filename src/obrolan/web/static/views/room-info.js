@@ -88,9 +88,14 @@ function MemberRow({ s, room, m }) {
     </li>`;
 }
 
-export function BlockButton({ s, userId }) {
+// Block or unblock the other person of a direct chat; `short` (in the room head) shows
+// only the verb, with the name in its accessible name.
+export function BlockButton({ s, userId, short = false }) {
   const who = name(s, userId);
+  const testid = short ? "" : "info-";
   return isBlocked(userId)
-    ? html`<button type="button" onClick=${() => unblock(userId)} data-testid="unblock">${t("block.unblockName", { name: who })}</button>`
-    : html`<button type="button" class="danger" onClick=${() => block(userId)} data-testid="block">${t("block.blockName", { name: who })}</button>`;
+    ? html`<button type="button" onClick=${() => unblock(userId)} data-testid=${`${testid}unblock`}
+        aria-label=${t("block.unblockName", { name: who })}>${short ? t("block.unblock") : t("block.unblockName", { name: who })}</button>`
+    : html`<button type="button" class="danger" onClick=${() => block(userId)} data-testid=${`${testid}block`}
+        aria-label=${t("block.blockName", { name: who })}>${short ? t("block.block") : t("block.blockName", { name: who })}</button>`;
 }
