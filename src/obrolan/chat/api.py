@@ -11,6 +11,7 @@ from obrolan.api.inputs import POSITION_MAX
 from obrolan.chat.schemas import (
     CreateRoom,
     EditMessage,
+    MyRoomsOut,
     OpenDirect,
     PersonRef,
     Receipts,
@@ -46,8 +47,9 @@ async def open_direct(
 
 
 @router.get("/rooms")
-async def my_rooms(me: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
-    return await services.chat.my_rooms(me.user_id)
+async def my_rooms(me: PrincipalDep, services: ServicesDep) -> MyRoomsOut:
+    """Rooms I joined (newest message, unread count), invites, message requests."""
+    return MyRoomsOut.model_validate(await services.chat.my_rooms(me.user_id))
 
 
 @router.get("/rooms/public")

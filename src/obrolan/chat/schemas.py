@@ -67,3 +67,44 @@ class RoomOut(BaseModel):
     disappearing_days: int = Field(
         default=0, description="messages are removed this many days after sending; 0: off"
     )
+
+
+class MessageOut(BaseModel):
+    """A message as in docs/protocol.md: `body` null and `deleted` true for a tombstone."""
+
+    id: str
+    room_id: str
+    sender_id: str | None
+    client_msg_id: str | None
+    position: int | None
+    body: str | None
+    reply_to: str | None
+    created_at: str | None = Field(description="ISO 8601, UTC")
+    edited_at: str | None
+    deleted: bool
+
+
+class JoinedRoomOut(RoomOut):
+    role: Role
+    unread: int = Field(description="messages from others after my read marker")
+    read_up_to: int
+    last_message: MessageOut | None = Field(
+        default=None, description="the room's newest message, a tombstone too; null: none yet"
+    )
+
+
+class RequestSender(BaseModel):
+    id: str
+    username: str
+    display_name: str | None
+
+
+class RequestRoomOut(RoomOut):
+    sender: RequestSender
+    messages: int = Field(description="how many messages wait")
+
+
+class MyRoomsOut(BaseModel):
+    rooms: list[JoinedRoomOut]
+    invites: list[RoomOut]
+    requests: list[RequestRoomOut]

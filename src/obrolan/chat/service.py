@@ -154,9 +154,18 @@ class ChatService:
         async with self.db.read() as conn:
             mine = await store.rooms_of(conn, actor, [State.JOIN, State.INVITE])
             unread = await store.unread_counts(conn, actor)
+            newest = await store.last_messages(conn, actor)
             requests = await self.requests.pending(conn, actor)
+        keys = await self.data_keys.get_many({r.sender_id for r in newest if r.deleted_at is None})
+        last = {view["room_id"]: view for view in message_views(newest, keys)}
         joined = [
-            room_view(r, role=m.role.value, unread=unread.get(r.id, 0), read_up_to=m.read_up_to)
+            room_view(
+                r,
+                role=m.role.value,
+                unread=unread.get(r.id, 0),
+                read_up_to=m.read_up_to,
+                last_message=last.get(r.id),
+            )
             for r, m in mine
             if m.state is State.JOIN
         ]

@@ -392,6 +392,27 @@ async def unread_counts(conn: AsyncConnection, user_id: str) -> dict[str, int]:
     return {r[0]: int(r[1]) for r in rows}
 
 
+async def last_messages(conn: AsyncConnection, user_id: str) -> list[Row[Any]]:
+    """The newest message (a tombstone too) of each room the person has joined, in one
+    query for all their rooms: a room without messages is left out."""
+    mine = select(memberships.c.room_id).where(
+        memberships.c.user_id == user_id, memberships.c.state == State.JOIN.value
+    )
+    newest = (
+        select(messages.c.room_id, func.max(messages.c.position).label("position"))
+        .where(messages.c.room_id.in_(mine))
+        .group_by(messages.c.room_id)
+        .subquery("newest")
+    )
+    rows = await conn.execute(
+        select(messages).join(
+            newest,
+            and_(messages.c.room_id == newest.c.room_id, messages.c.position == newest.c.position),
+        )
+    )
+    return list(rows.all())
+
+
 async def request_message_counts(conn: AsyncConnection, user_id: str) -> dict[str, int]:
     """Messages waiting in each room where the person has a pending message request."""
     rows = await conn.execute(
