@@ -11,6 +11,7 @@ import { resume } from "./chat/session.js";
 import { AuthScreen } from "./views/auth.js";
 import { Header } from "./views/header.js";
 import { ChatScreen } from "./views/chat.js";
+import "./views/me.js";
 
 function App({ s }) {
   if (!s.me || s.screen === "signin" || s.screen === "signup") return html`<${AuthScreen} s=${s} />`;
