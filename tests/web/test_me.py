@@ -162,6 +162,19 @@ async def test_f1_profile_fields_are_shown_to_others_as_their_visibility_says(
     assert seen["bio"] == "Suka kopi\nand long walks"
     assert "gender" not in seen  # Budi shares no direct chat with Ani: not a contact
 
+    # Once Ani accepts Budi's direct chat, he is a contact and sees her gender; Cita,
+    # who shares nothing with Ani, still does not.
+    direct = (await budi.http.post("/api/v1/rooms/direct", json={"user_id": ani_id})).json()
+    async with me_server.http(await token_of(ani)) as http:
+        accepted = await http.post(f"/api/v1/rooms/{direct['id']}/accept")
+        assert accepted.status_code == 200, accepted.text
+    assert (await budi.http.get(f"/api/v1/users/{ani_id}")).json()["gender"] == "perempuan"
+    cita = await make_user(me_server, "cita")
+    try:
+        assert "gender" not in (await cita.http.get(f"/api/v1/users/{ani_id}")).json()
+    finally:
+        await cita.aclose()
+
 
 async def test_f1_the_photo_is_uploaded_shown_hidden_and_removed(
     browser: Browser, me_server: RunningServer, budi: User

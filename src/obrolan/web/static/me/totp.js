@@ -49,7 +49,7 @@ export class TwoStep extends Component {
     });
   };
 
-  codeAndPassword(submitLabel, danger) {
+  codeAndPassword(submitLabel, danger, extra = null) {
     const { busy } = this.state;
     return html`
       <label>${t("me.totp.code")}
@@ -58,7 +58,10 @@ export class TwoStep extends Component {
       <label>${t("auth.password")}
         <input name="password" type="password" autocomplete="current-password" required maxlength="200" />
       </label>
-      <button class=${danger ? "danger" : "primary"} type="submit" disabled=${busy}>${submitLabel}</button>`;
+      <div class="row me-actions">
+        <button class=${danger ? "danger" : "primary"} type="submit" disabled=${busy}>${submitLabel}</button>
+        ${extra}
+      </div>`;
   }
 
   render({ s }, { setup, busy, error }) {
@@ -81,8 +84,8 @@ export class TwoStep extends Component {
         <${QrCode} text=${setup.otpauth_uri} label=${t("me.totp.qr")} />
         <p>${t("me.totp.secret")} <code class="me-secret" data-testid="totp-secret">${secret}</code></p>
         <form class="stack" data-testid="totp-confirm" onSubmit=${this.confirm}>
-          ${this.codeAndPassword(t("me.totp.confirm"), false)}
-          <button type="button" onClick=${() => this.setState({ setup: null, error: null })}>${t("me.cancel")}</button>
+          ${this.codeAndPassword(t("me.totp.confirm"), false, html`
+            <button type="button" onClick=${() => this.setState({ setup: null, error: null })}>${t("me.cancel")}</button>`)}
         </form>`;
     } else {
       body = html`
