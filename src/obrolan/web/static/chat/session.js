@@ -49,6 +49,8 @@ export async function submitAuth(event) {
     if (type.endsWith("/totp-required")) update({ authTotp: true, screen: "signin" });
     else if (type.endsWith("/totp-invalid")) update({ authTotp: true, authError: t("auth.totpInvalid") });
     else update({ authError: error.message });
+    // The code field has just appeared (rendering is synchronous): the cursor goes there.
+    if (state.authTotp) document.querySelector("[name=totp_code]")?.focus();
   } finally {
     update({ busy: false });
   }

@@ -29,7 +29,7 @@ export function AuthScreen({ s }) {
           </label>
           ${!signup && s.authTotp && html`
             <label>${t("auth.totpCode")}
-              <input name="totp_code" inputmode="numeric" autocomplete="one-time-code" required maxlength="8" autofocus />
+              <input name="totp_code" inputmode="numeric" autocomplete="one-time-code" required maxlength="8" />
               <small>${t("auth.totpHint")}</small>
             </label>`}
           ${s.authError && html`<p class="error" role="alert">${s.authError}</p>`}
