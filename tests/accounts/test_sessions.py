@@ -177,6 +177,33 @@ async def test_r17_a_revoked_session_loses_its_socket_with_4401(
         await socket.close()
 
 
+async def test_r17_signing_out_everywhere_ends_every_session_of_mine_and_closes_its_sockets(
+    server: RunningServer, person: MakePerson
+) -> None:
+    ani, budi = await person(server, "ani"), await person(server, "budi")
+    phone = await _sign_in(server, "ani", device_name="Ponsel")
+    sockets = [await WsClient.open(server.ws_url, t) for t in (ani.token, phone["token"])]
+    budi_socket = await WsClient.open(server.ws_url, budi.token)
+    try:
+        assert (await ani.http.delete("/api/v1/sessions")).status_code == 204
+        for socket in sockets:
+            with pytest.raises(ConnectionClosed) as closed:
+                await socket.recv_until(lambda _frame: False)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        assert await _status_with(server, ani.token) == 401
+        assert await _status_with(server, phone["token"]) == 401
+        # Someone else's sessions are not touched.
+        assert await _status_with(server, budi.token) == 200
+        await budi_socket.send({"type": "ping"})
+        assert (await budi_socket.recv_type("pong"))["type"] == "pong"
+        # Signing in again works as ever.
+        again = await _sign_in(server, "ani")
+        assert await _status_with(server, again["token"]) == 200
+    finally:
+        for socket in [*sockets, budi_socket]:
+            await socket.close()
+
+
 async def test_r17_sign_in_on_a_new_device_alerts_the_other_sessions(
     server: RunningServer, person: MakePerson
 ) -> None:

@@ -92,6 +92,12 @@ async def list_sessions(principal: PrincipalDep, services: ServicesDep) -> list[
     return [SessionOut.model_validate(s) for s in sessions]
 
 
+@router.delete("/sessions", status_code=204)
+async def sign_out_everywhere(principal: PrincipalDep, services: ServicesDep) -> None:
+    """Sign out everywhere: revoke every session of mine, this one included; sockets close."""
+    await services.accounts.sign_out_everywhere(principal)
+
+
 # Declared before /sessions/{session_id}, which would otherwise take "current" as an id.
 @router.delete("/sessions/current", status_code=204)
 async def logout(principal: PrincipalDep, services: ServicesDep) -> None:

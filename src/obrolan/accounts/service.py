@@ -373,6 +373,11 @@ class AccountsService:
         """End the session the request came with."""
         await self.revoke_session(principal, principal.session_id)
 
+    async def sign_out_everywhere(self, principal: Principal) -> None:
+        """End every active session of the acting person, the one acting included (R17)."""
+        async with self.stream.transaction() as tx:
+            await self.revoke_all_sessions(tx, principal.user_id)
+
     async def change_password(
         self, principal: Principal, *, current_password: str, new_password: str
     ) -> None:

@@ -1,4 +1,4 @@
-"""`make vendor`: fetch the web client's UI library from the npm registry, pinned.
+"""`make vendor`: fetch the web client's libraries (UI, QR codes) from the npm registry, pinned.
 
 The tarballs are checked against the integrity npm publishes for them (pinned here, so a
 changed tarball is refused), the few files the client loads are copied out unchanged
@@ -45,6 +45,13 @@ PACKAGES = [
         "3.1.1",
         "sha512-983Vyg8NwUE7JkZ6NmOqpCZ+sh1bKv2iYTlUkzlWmA5JD2acKoxd4KVxbMmxX/85mtfdnDmTFoNKcg5DGAvxNQ==",
         {"package/dist/htm.mjs": "htm.mjs", "package/LICENSE": "htm.LICENSE"},
+    ),
+    # QR codes for setting up two-step sign-in (the Me screen); no imports of its own.
+    Package(
+        "uqr",
+        "0.1.3",
+        "sha512-0rjE8iEJe4YmT9TOhwsZtqCMRLc5DXZUI2UEYUUg63ikBkqqE5EYWaI0etFe/5KUcmcYwLih2RND1kq+hrUJXA==",
+        {"package/dist/index.mjs": "uqr.mjs", "package/LICENSE": "uqr.LICENSE"},
     ),
 ]
 

@@ -11,6 +11,8 @@ import { resume } from "./chat/session.js";
 import { AuthScreen } from "./views/auth.js";
 import { Header } from "./views/header.js";
 import { ChatScreen } from "./views/chat.js";
+// The screens beyond chat, in the order of their links in the header.
+import "./views/me.js";
 import "./views/privacy.js";
 
 function App({ s }) {

@@ -1,6 +1,7 @@
 // Signing in and out, and what the client keeps of who is signed in.
 import { state, update, emit } from "../core/state.js";
 import { api, whenUnauthorised } from "../core/api.js";
+import { t } from "../core/i18n.js";
 import * as outbox from "./outbox.js";
 import { connect, disconnect } from "./socket.js";
 import { restoreOutbox, resetMessages } from "./messages.js";
@@ -12,9 +13,10 @@ export const ROOM_KEY = "obrolan.room"; // in sessionStorage: the open room, kep
 
 whenUnauthorised(() => signedOut());
 
-export async function signIn(username, password) {
+export async function signIn(username, password, totpCode) {
   const deviceKey = `obrolan.device.${username.toLowerCase()}`;
   const body = { username, password, device_name: "Web browser" };
+  if (totpCode) body.totp_code = totpCode;
   const deviceToken = localStorage.getItem(deviceKey);
   if (deviceToken) body.device_token = deviceToken;
   const answer = await api("POST", "/sessions", body);
@@ -29,6 +31,8 @@ export async function submitAuth(event) {
   const form = event.currentTarget.elements;
   const username = form.username.value.trim();
   const password = form.password.value;
+  // Two-step sign-in: the code field appears once the server asks for it.
+  const totpCode = form.totp_code ? form.totp_code.value.replace(/\s/g, "") : "";
   update({ busy: true, authError: null });
   try {
     if (state.screen === "signup") {
@@ -38,9 +42,15 @@ export async function submitAuth(event) {
         display_name: form.display_name.value.trim(),
       });
     }
-    await signIn(username, password);
+    await signIn(username, password, totpCode);
+    update({ authTotp: false });
   } catch (error) {
-    update({ authError: error.message });
+    const type = error.problem?.type || "";
+    if (type.endsWith("/totp-required")) update({ authTotp: true, screen: "signin" });
+    else if (type.endsWith("/totp-invalid")) update({ authTotp: true, authError: t("auth.totpInvalid") });
+    else update({ authError: error.message });
+    // The code field has just appeared (rendering is synchronous): the cursor goes there.
+    if (state.authTotp) document.querySelector("[name=totp_code]")?.focus();
   } finally {
     update({ busy: false });
   }
@@ -56,6 +66,15 @@ export async function signOut() {
   signedOut();
 }
 
+// Sign out everywhere: every session of mine ends, this one too, and every socket of
+// mine is closed. Unlike signing out here, it must reach the server: errors are thrown.
+export async function signOutEverywhere() {
+  const me = state.me;
+  await api("DELETE", "/sessions");
+  if (me) await outbox.clear(me.id).catch(() => {});
+  if (state.token) signedOut(); // unless the socket's 4401 signed out first
+}
+
 export function signedOut() {
   localStorage.removeItem(TOKEN_KEY);
   localStorage.removeItem(ME_KEY);
@@ -66,6 +85,7 @@ export function signedOut() {
   update({
     token: null, me: null, sessionId: null, screen: "signin", rooms: [], requests: [],
     messages: {}, current: null, conn: "offline", position: null, peers: {}, marks: {},
+    authTotp: false,
   });
   emit("signedOut");
 }

@@ -27,10 +27,15 @@ export function AuthScreen({ s }) {
               minlength=${signup ? 10 : 1} maxlength="200" />
             ${signup && html`<small>${t("auth.passwordHint")}</small>`}
           </label>
+          ${!signup && s.authTotp && html`
+            <label>${t("auth.totpCode")}
+              <input name="totp_code" inputmode="numeric" autocomplete="one-time-code" required maxlength="8" />
+              <small>${t("auth.totpHint")}</small>
+            </label>`}
           ${s.authError && html`<p class="error" role="alert">${s.authError}</p>`}
           <button class="primary" type="submit" disabled=${s.busy}>${signup ? t("auth.signUp") : t("auth.signIn")}</button>
         </form>
-        <button class="link" type="button" onClick=${() => update({ screen: signup ? "signin" : "signup", authError: null })}>
+        <button class="link" type="button" onClick=${() => update({ screen: signup ? "signin" : "signup", authError: null, authTotp: false })}>
           ${signup ? t("auth.toSignIn") : t("auth.toSignUp")}
         </button>
         <a class="link" href="#cancel-deletion" data-testid="to-cancel-deletion">${t("privacy.cancel.link")}</a>
