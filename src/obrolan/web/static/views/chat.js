@@ -1,6 +1,6 @@
 // The chat screen: the room list beside the open room.
 import { html } from "../core/state.js";
-import { t, tn } from "../core/i18n.js";
+import { t, tn, formatNumber } from "../core/i18n.js";
 import { openDirect, answerRequest, openRoom, closeRoom, roomName } from "../chat/rooms.js";
 import { initial } from "./common.js";
 import { MessageList, Composer } from "./messages.js";
@@ -46,7 +46,7 @@ function Sidebar({ s }) {
             aria-current=${room.id === s.current ? "page" : undefined} onClick=${() => openRoom(room.id)}>
             <span class="avatar" aria-hidden="true">${initial(roomName(room))}</span>
             <span class="room-name">${roomName(room)}</span>
-            ${room.unread > 0 && html`<span class="badge" aria-label=${tn("rooms.unread", room.unread)}>${room.unread}</span>`}
+            ${room.unread > 0 && html`<span class="badge" aria-label=${tn("rooms.unread", room.unread)}>${formatNumber(room.unread)}</span>`}
           </button>
         </li>`)}
       </ul>
