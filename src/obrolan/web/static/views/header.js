@@ -24,7 +24,7 @@ export function Header({ s }) {
       <span class="me" title=${t("auth.signedInAs", { name: s.me.username })}>${s.me.display_name}</span>
       <${NotifyButton} />
       <${LanguagePicker} s=${s} />
-      <button type="button" onClick=${signOut}>${t("auth.signOut")}</button>
+      <button type="button" class="signout" onClick=${signOut}>${t("auth.signOut")}</button>
       <${UnreadTitle} count=${unreadTotal(s)} />
     </header>`;
 }
