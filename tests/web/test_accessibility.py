@@ -21,6 +21,7 @@ from tests.web.screens import (
     open_themed_context,
     post_message,
     show_screen,
+    sign_in,
 )
 
 CASES = [
@@ -163,3 +164,24 @@ async def test_the_chat_works_from_the_keyboard_alone(
     # New messages are announced: the list is a polite live region, as is the connection.
     await expect(page.get_by_test_id("messages")).to_have_attribute("aria-live", "polite")
     await expect(page.get_by_test_id("connection")).to_have_attribute("aria-live", "polite")
+
+
+async def test_escape_goes_back_to_the_chat_list_on_a_phone(
+    server: RunningServer, browser: Browser
+) -> None:
+    ani = await make_user(server, "ani", display_name="Ani Lestari")
+    budi = await make_user(server, "budi", display_name="Budi Santoso")
+    room = await make_direct(budi, ani)
+    await post_message(budi, room["id"], "Ani, besok jadi ke pasar?")
+    _, page = await open_themed_context(
+        browser, server, locale="id-ID", viewport=PHONE, scheme="dark"
+    )
+    await sign_in(page, "ani", PASSWORD)
+    entry = page.get_by_test_id("room")
+    await entry.focus()
+    await page.keyboard.press("Enter")
+    await expect(message(page, "besok jadi ke pasar")).to_be_visible()
+    await expect(entry).to_be_hidden()  # the open room fills the phone's screen
+    await page.keyboard.press("Escape")
+    await expect(entry).to_be_visible()
+    await expect(entry).to_be_focused()

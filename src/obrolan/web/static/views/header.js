@@ -1,9 +1,10 @@
 // The bar across the top: a skip link, the connection state, the screens, notifications,
 // language, sign out. It also keeps the page title and the app badge on the unread count.
-import { html, screens } from "../core/state.js";
+import { html, screens, state } from "../core/state.js";
 import { Component } from "../vendor/preact.mjs";
 import { t } from "../core/i18n.js";
 import { signOut } from "../chat/session.js";
+import { closeRoom } from "../chat/rooms.js";
 import { notifyState, toggleNotifications, showUnread, unreadTotal } from "../notify.js";
 import { ICON, LanguagePicker, go } from "./common.js";
 
@@ -41,6 +42,17 @@ function skipToMain(event) {
   if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
   target.focus();
 }
+
+// On a phone, where the open room fills the screen, Escape goes back to the chat list
+// (as the ← button does) and puts the focus on the room just left.
+const PHONE = window.matchMedia("(max-width: 700px)");
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || event.defaultPrevented || !PHONE.matches) return;
+  if (!state.me || state.screen !== "chat" || !state.current) return;
+  const index = state.rooms.findIndex((r) => r.id === state.current);
+  closeRoom();
+  document.querySelectorAll("[data-testid=room]")[Math.max(index, 0)]?.focus();
+});
 
 // Notifications on or off (a toggle); when the browser blocks them, says so instead.
 function NotifyButton() {
