@@ -8,11 +8,12 @@ test hide and show the tab as switching to another tab would.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from playwright.async_api import Browser, Page, expect
 
-from tests.support.factories import PASSWORD, make_direct, make_user
+from tests.support.factories import PASSWORD, make_direct, make_room, make_user
 from tests.support.server import RunningServer
 from tests.web.browsing import DESKTOP
 from tests.web.screens import open_themed_context, post_message, sign_in
@@ -178,3 +179,51 @@ async def test_no_notification_while_the_tab_is_visible(
     await expect(page.get_by_test_id("message").filter(has_text="Sudah sampai?")).to_be_visible()
     await settle(page)
     assert await notes(page) == []
+
+
+async def test_a_browser_that_blocks_notifications_is_said_so(
+    server: RunningServer, browser: Browser
+) -> None:
+    await make_user(server, "ani", display_name="Ani Lestari")
+    context, page = await open_themed_context(
+        browser, server, locale="id-ID", viewport=DESKTOP, scheme="light"
+    )
+    await context.add_init_script(
+        RECORDER.replace('let permission = "default"', 'let permission = "denied"')
+    )
+    await sign_in(page, "ani", PASSWORD)
+    toggle = page.get_by_test_id("notify")
+    await expect(toggle).to_be_disabled()
+    await expect(toggle).to_have_text("Notifikasi diblokir")
+    await expect(toggle).to_have_attribute("title", re.compile("izinkan di pengaturan situs"))
+    assert await page.evaluate("window.__asked") == 0
+
+
+async def test_a_group_message_names_its_sender_and_the_group(
+    server: RunningServer, browser: Browser
+) -> None:
+    ani = await make_user(server, "ani", display_name="Ani Lestari")
+    dewi = await make_user(server, "dewi", display_name="Dewi Anggraini")
+    group = (await make_room(dewi, "group", name="Keluarga Lestari", members=[ani]))["id"]
+    context, page = await open_themed_context(
+        browser, server, locale="en-GB", viewport=DESKTOP, scheme="light"
+    )
+    await context.grant_permissions(["notifications"], origin=server.base_url)
+    await context.add_init_script(RECORDER)
+    await sign_in(page, "ani", PASSWORD)
+    await expect(page.get_by_test_id("room")).to_contain_text("Keluarga Lestari")
+    await page.get_by_test_id("notify").click()
+    await expect(page.get_by_test_id("notify")).to_have_attribute("aria-pressed", "true")
+    await hidden(page, True)
+    # Ani has not met Dewi in a direct chat: her name is looked up for the notification.
+    await post_message(dewi, group, "Arisan hari Minggu di rumah Ibu")
+    await expect(page).to_have_title("(1) obrolan")
+    await page.wait_for_function("window.__notes.length === 1")
+    assert await notes(page) == [
+        {
+            "title": "Keluarga Lestari",
+            "body": "Dewi Anggraini: Arisan hari Minggu di rumah Ibu",
+            "tag": group,
+            "closed": False,
+        }
+    ]

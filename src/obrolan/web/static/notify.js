@@ -8,7 +8,8 @@
 // opens the room. Nothing here is called by the socket code: it listens with on().
 import { state, update, on } from "./core/state.js";
 import { t, formatNumber } from "./core/i18n.js";
-import { openRoom, roomName } from "./chat/rooms.js";
+import { api } from "./core/api.js";
+import { openRoom, roomName, remember } from "./chat/rooms.js";
 
 const CHOICE_KEY = "obrolan.notify"; // "on" once turned on; removed when turned off
 const PREVIEW = 120; // characters of the message shown in the notification
@@ -43,37 +44,54 @@ on("event", (event) => {
   const message = event.data;
   if (message.sender_id === state.me.id || document.visibilityState !== "hidden") return;
   if (notifyState() !== "on" || shown.has(event.room_id)) return;
-  const room = state.rooms.find((r) => r.id === event.room_id);
-  const sender = state.users[message.sender_id]?.display_name || t("notify.someone");
-  const text = (message.body || "").replace(/\s+/g, " ").trim();
+  shown.set(event.room_id, null); // taken at once: the burst's next messages add none
+  senderName(message.sender_id).then((sender) => show(event.room_id, sender, message.body || ""));
+});
+
+// The sender's display name; someone not met yet (in a group) is looked up once.
+async function senderName(userId) {
+  if (!state.users[userId]) {
+    try {
+      remember(await api("GET", `/users/${userId}`));
+    } catch {
+      // Shown as "Someone": the notification matters more than the name.
+    }
+  }
+  return state.users[userId]?.display_name || t("notify.someone");
+}
+
+function show(roomId, sender, body) {
+  if (!shown.has(roomId) || document.visibilityState !== "hidden") return; // looked meanwhile
+  const room = state.rooms.find((r) => r.id === roomId);
+  const text = body.replace(/\s+/g, " ").trim();
   const preview = text.length > PREVIEW ? `${text.slice(0, PREVIEW - 1)}…` : text;
   try {
     const notification = new Notification(room ? roomName(room) : "obrolan", {
       body: `${sender}: ${preview}`,
-      tag: event.room_id,
+      tag: roomId,
       lang: state.lang,
       icon: new URL("./icon.svg", import.meta.url).href,
     });
     notification.onclick = () => {
       window.focus();
       notification.close();
-      openRoom(event.room_id).catch(() => {});
+      openRoom(roomId).catch(() => {});
     };
-    shown.set(event.room_id, notification);
+    shown.set(roomId, notification);
   } catch {
-    // Some browsers (Android's Chrome) only show notifications from a service worker.
+    // Android's Chrome only shows notifications from a service worker: none there.
   }
-});
+}
 
 // Looking at the tab again: the shown notifications have done their work.
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState !== "visible") return;
-  for (const notification of shown.values()) notification.close();
+  for (const notification of shown.values()) notification?.close();
   shown.clear();
 });
 
 on("signedOut", () => {
-  for (const notification of shown.values()) notification.close();
+  for (const notification of shown.values()) notification?.close();
   shown.clear();
   showUnread(0);
 });
