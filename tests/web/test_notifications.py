@@ -75,7 +75,7 @@ async def settle(page: Page) -> None:
     await page.wait_for_timeout(700)
 
 
-async def test_one_notification_per_room_and_burst_while_the_tab_is_hidden(
+async def test_f5_one_notification_per_room_and_burst_while_the_tab_is_hidden(
     server: RunningServer, browser: Browser
 ) -> None:
     ani = await make_user(server, "ani", display_name="Ani Lestari")
@@ -160,7 +160,7 @@ async def test_one_notification_per_room_and_burst_while_the_tab_is_hidden(
     await page.wait_for_function("window.__badge === 0")
 
 
-async def test_no_notification_while_the_tab_is_visible(
+async def test_f5_no_notification_while_the_tab_is_visible(
     server: RunningServer, browser: Browser
 ) -> None:
     ani = await make_user(server, "ani", display_name="Ani Lestari")
@@ -199,7 +199,7 @@ async def test_a_browser_that_blocks_notifications_is_said_so(
     assert await page.evaluate("window.__asked") == 0
 
 
-async def test_a_group_message_names_its_sender_and_the_group(
+async def test_f5_a_group_message_names_its_sender_and_the_group(
     server: RunningServer, browser: Browser
 ) -> None:
     ani = await make_user(server, "ani", display_name="Ani Lestari")
