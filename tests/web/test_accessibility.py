@@ -7,9 +7,13 @@ screen added later is checked without changing this file.
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from obrolan.web.assets import load
 from tests.support.factories import PASSWORD, make_direct, make_user
 from tests.support.server import RunningServer
 from tests.web.browsing import DESKTOP, PHONE, message, sign_up
@@ -117,6 +121,7 @@ async def test_the_chat_works_from_the_keyboard_alone(
 ) -> None:
     ani = await make_user(server, "ani", display_name="Ani Lestari")
     budi = await make_user(server, "budi", display_name="Budi Santoso")
+    await make_user(server, "citra", display_name="Citra Dewi")
     room = await make_direct(budi, ani)
     await post_message(budi, room["id"], "Ani, besok jadi ke pasar?")
     _, page = await open_themed_context(
@@ -161,6 +166,11 @@ async def test_the_chat_works_from_the_keyboard_alone(
     await expect(message(page, "jam delapan")).to_have_attribute("data-status", "sent")
     history = (await budi.http.get(f"/api/v1/rooms/{room['id']}/messages")).json()["messages"]
     assert history[-1]["body"] == "Jadi, jam delapan ya."
+    # Start a new chat by username: type it, Enter; the new room opens, ready to write.
+    await tab_to("#direct-username")
+    await page.keyboard.type("citra")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".room-head h2")).to_have_text("Citra Dewi")
     # New messages are announced: the list is a polite live region, as is the connection.
     await expect(page.get_by_test_id("messages")).to_have_attribute("aria-live", "polite")
     await expect(page.get_by_test_id("connection")).to_have_attribute("aria-live", "polite")
@@ -185,3 +195,14 @@ async def test_escape_goes_back_to_the_chat_list_on_a_phone(
     await page.keyboard.press("Escape")
     await expect(entry).to_be_visible()
     await expect(entry).to_be_focused()
+
+
+def test_the_checker_is_not_part_of_the_apps_kept_shell() -> None:
+    """axe-core is vendored for these tests only: the service worker does not keep it."""
+    bundle = load()
+    found = re.search(rb"const SHELL = (\[.*?\]);", bundle.service_worker)
+    assert found is not None
+    shell = json.loads(found.group(1))
+    assert f"/assets/{bundle.version}/vendor/preact.mjs" in shell
+    assert not [url for url in shell if "axe" in url]
+    assert "vendor/axe.min.js" in bundle.assets  # vendored and served, for the tests to use
