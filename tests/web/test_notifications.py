@@ -133,7 +133,7 @@ async def test_f5_one_notification_per_room_and_burst_while_the_tab_is_hidden(
     await page.evaluate(f"window.__notes.find(n => n.tag === {with_citra!r}).onclick()")
     await expect(page.locator(".room-head h2")).to_have_text("Citra Dewi")
     await expect(page).to_have_title("(3) obrolan")  # Budi's three are still unread
-    await page.wait_for_function("window.__badge === 3")
+    await page.wait_for_function("() => window.__badge === 3")
     assert all(n["closed"] for n in await notes(page))
 
     # Having looked, the next message from Budi is news again.
@@ -157,7 +157,7 @@ async def test_f5_one_notification_per_room_and_burst_while_the_tab_is_hidden(
     await hidden(page, False)
     await page.get_by_test_id("room").filter(has_text="Budi Santoso").click()
     await expect(page).to_have_title("obrolan")
-    await page.wait_for_function("window.__badge === 0")
+    await page.wait_for_function("() => window.__badge === 0")
 
 
 async def test_f5_no_notification_while_the_tab_is_visible(
@@ -218,7 +218,7 @@ async def test_f5_a_group_message_names_its_sender_and_the_group(
     # Ani has not met Dewi in a direct chat: her name is looked up for the notification.
     await post_message(dewi, group, "Arisan hari Minggu di rumah Ibu")
     await expect(page).to_have_title("(1) obrolan")
-    await page.wait_for_function("window.__notes.length === 1")
+    await page.wait_for_function("() => window.__notes.length === 1")
     assert await notes(page) == [
         {
             "title": "Keluarga Lestari",
