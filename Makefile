@@ -64,7 +64,7 @@ initial-migration: $(TEST_STAMP)
 	$(BIN)/ruff format src/obrolan/db/migrations/versions/0001_initial_schema.py
 	$(BIN)/ruff check --fix --quiet src/obrolan/db/migrations/versions/0001_initial_schema.py
 
-## vendor: fetch the web client's pinned libraries (Preact, htm, uqr) from the npm registry
+## vendor: fetch the web client's pinned libraries (Preact, htm, uqr) and the tests' axe-core from npm
 vendor: $(STAMP)
 	$(BIN)/python -m obrolan.web.vendoring
 

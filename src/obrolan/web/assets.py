@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from obrolan.web.vendoring import NOT_LOADED
+
 STATIC = Path(__file__).parent / "static"
 SHELL_FILES = frozenset({"index.html", "sw.js", "manifest.webmanifest"})
 ASSETS_PATH = "/assets"
@@ -68,7 +70,8 @@ def load(root: Path = STATIC) -> Bundle:
         if name not in SHELL_FILES
     }
     # What the service worker keeps so that the app opens offline: the page and every
-    # asset but the licences and the vendoring record, which the page never loads.
+    # asset but the licences, the vendoring record and the tests' accessibility checker,
+    # which the page never loads.
     shell = ["/", *(f"{prefix}/{name}" for name in assets if not _not_loaded(name))]
 
     def fill(name: str) -> bytes:
@@ -86,4 +89,7 @@ def load(root: Path = STATIC) -> Bundle:
 
 
 def _not_loaded(name: str) -> bool:
-    return name.endswith(".LICENSE") or name.endswith("VENDOR.json")
+    if name.endswith(".LICENSE") or name.endswith("VENDOR.json"):
+        return True
+    path = PurePosixPath(name)
+    return path.parent == PurePosixPath("vendor") and path.name in NOT_LOADED

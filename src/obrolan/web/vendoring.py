@@ -1,4 +1,4 @@
-"""`make vendor`: fetch the web client's libraries (UI, QR codes) from the npm registry, pinned.
+"""`make vendor`: fetch the web client's libraries and the tests' checker from npm, pinned.
 
 The tarballs are checked against the integrity npm publishes for them (pinned here, so a
 changed tarball is refused), the few files the client loads are copied out unchanged
@@ -27,6 +27,8 @@ class Package:
     version: str
     integrity: str  # npm's dist.integrity of the tarball
     files: dict[str, str]  # path inside the tarball → name in the vendor folder
+    licence: str = ""  # the SPDX id, recorded in VENDOR.json
+    loaded: bool = True  # False: for the tests only, never loaded by the page
 
     @property
     def tarball(self) -> str:
@@ -53,7 +55,21 @@ PACKAGES = [
         "sha512-0rjE8iEJe4YmT9TOhwsZtqCMRLc5DXZUI2UEYUUg63ikBkqqE5EYWaI0etFe/5KUcmcYwLih2RND1kq+hrUJXA==",
         {"package/dist/index.mjs": "uqr.mjs", "package/LICENSE": "uqr.LICENSE"},
     ),
+    Package(
+        "axe-core",
+        "4.14.1",
+        "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==",
+        {"package/axe.min.js": "axe.min.js", "package/LICENSE": "axe.LICENSE"},
+        licence="MPL-2.0",
+        loaded=False,
+    ),
 ]
+
+# Vendored files the page never loads (the tests' accessibility checker), by file name.
+NOT_LOADED = frozenset(
+    target for package in PACKAGES if not package.loaded for target in package.files.values()
+)
+AXE = VENDOR_DIR / "axe.min.js"
 
 
 def sha256(data: bytes) -> str:
@@ -86,15 +102,18 @@ def vendor() -> None:
                 data = extracted.read()
                 (VENDOR_DIR / target).write_bytes(data)
                 files[target] = sha256(data)
-        records.append(
-            {
-                "name": package.name,
-                "version": package.version,
-                "tarball": package.tarball,
-                "integrity": package.integrity,
-                "files": files,
-            }
-        )
+        record: dict[str, object] = {
+            "name": package.name,
+            "version": package.version,
+            "tarball": package.tarball,
+            "integrity": package.integrity,
+            "files": files,
+        }
+        if package.licence:
+            record["licence"] = package.licence
+        if not package.loaded:
+            record["loaded_by_the_page"] = False
+        records.append(record)
     MANIFEST.write_text(json.dumps({"packages": records}, indent=2) + "\n")
     print(f"vendored {', '.join(p.name + '@' + p.version for p in PACKAGES)} into {VENDOR_DIR}")
 

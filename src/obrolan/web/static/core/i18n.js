@@ -13,13 +13,20 @@ export function t(key, vars = {}) {
 // A count in words: `key.one`, `key.other` (and whatever else the language's plural
 // rules name) chosen by Intl.PluralRules; {n} in the text is the count, formatted.
 export function tn(key, n, vars = {}) {
-  const form = new Intl.PluralRules(state.lang).select(n);
+  const form = new Intl.PluralRules(locale()).select(n);
   const chosen = state.dict[`${key}.${form}`] !== undefined ? `${key}.${form}` : `${key}.other`;
   return t(chosen, { ...vars, n: formatNumber(n) });
 }
 
 export function formatNumber(n) {
-  return new Intl.NumberFormat(state.lang).format(n);
+  return new Intl.NumberFormat(locale()).format(n);
+}
+
+// The locale numbers and dates are written in: the browser's own when it is a variant of
+// the language chosen (en-GB writes "1 December", en-US "December 1"), else the language.
+export function locale() {
+  const browser = navigator.language || "";
+  return browser.toLowerCase().split("-")[0] === state.lang ? browser : state.lang;
 }
 
 export async function loadDictionaries() {
@@ -44,5 +51,24 @@ export function setLanguage(lang, { remember = true } = {}) {
 }
 
 export function formatTime(iso) {
-  return new Intl.DateTimeFormat(state.lang, { hour: "2-digit", minute: "2-digit" }).format(new Date(iso));
+  return new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit" }).format(new Date(iso));
+}
+
+// A day in the message list: "Today", "Yesterday", else the date in the person's
+// language ("Selasa, 1 Desember"), with the year when it is not this year's.
+export function formatDay(iso, now = new Date()) {
+  const day = new Date(iso);
+  const midnight = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  const daysAgo = Math.round((midnight(now) - midnight(day)) / 86_400_000);
+  if (daysAgo === 0) return t("day.today");
+  if (daysAgo === 1) return t("day.yesterday");
+  const options = { weekday: "long", day: "numeric", month: "long" };
+  if (day.getFullYear() !== now.getFullYear()) options.year = "numeric";
+  return new Intl.DateTimeFormat(locale(), options).format(day);
+}
+
+// The key of a day (local time) in the message list: a separator goes where it changes.
+export function dayKey(iso) {
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
 }

@@ -200,12 +200,12 @@ function Blocked({ s }) {
 
 function RoomView({ s }) {
   const room = s.rooms.find((r) => r.id === s.current);
-  if (!room) return html`<main class="room-view empty"><p class="muted">${t("chat.pick")}</p></main>`;
+  if (!room) return html`<main id="main" class="room-view empty"><p class="muted">${t("chat.pick")}</p></main>`;
   const messages = s.messages[room.id] || [];
   const peer = room.kind === "direct" ? s.peers[room.id] : null;
   const blocked = peer && isBlocked(peer);
   return html`
-    <main class="room-view" aria-label=${roomName(room)}>
+    <main id="main" class="room-view" aria-label=${roomName(room)}>
       <div class="room-head">
         <button type="button" class="back" onClick=${closeRoom} aria-label=${t("chat.back")}>←</button>
         <span class="avatar" aria-hidden="true">${initial(roomName(room))}</span>

@@ -1,7 +1,7 @@
 // The open room's messages and the composer under them.
 import { html, state } from "../core/state.js";
 import { Component } from "../vendor/preact.mjs";
-import { t, formatTime } from "../core/i18n.js";
+import { t, formatTime, formatDay, dayKey } from "../core/i18n.js";
 import { submitMessage, retry, editFailed } from "../chat/messages.js";
 
 export function Composer() {
@@ -28,9 +28,26 @@ export class MessageList extends Component {
     return html`
       <ol class="messages" aria-label=${t("chat.messages")} aria-live="polite" data-testid="messages">
         ${messages.length === 0 && html`<li class="muted centre">${t("chat.empty")}</li>`}
-        ${messages.map((m) => html`<${Bubble} key=${m.client_msg_id || m.id} s=${s} room=${room} m=${m} />`)}
+        ${withDays(messages).map((item) => item.day
+          ? html`<li key=${`day-${item.day}`} class="day" data-testid="day"><span>${formatDay(item.at)}</span></li>`
+          : html`<${Bubble} key=${item.client_msg_id || item.id} s=${s} room=${room} m=${item} />`)}
       </ol>`;
   }
+}
+
+// The messages with a day separator before the first of each day (local time); a
+// message still waiting has no date and stays under the last day.
+function withDays(messages) {
+  const items = [];
+  let last = null;
+  for (const m of messages) {
+    if (m.created_at && dayKey(m.created_at) !== last) {
+      last = dayKey(m.created_at);
+      items.push({ day: last, at: m.created_at });
+    }
+    items.push(m);
+  }
+  return items;
 }
 
 function Bubble({ s, room, m }) {
