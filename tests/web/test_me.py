@@ -8,6 +8,8 @@ once, so signing in after turning it on waits for the next 30-second step).
 
 from __future__ import annotations
 
+import asyncio
+
 import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -285,14 +287,20 @@ async def test_f14_r18_who_can_find_and_message_me_are_switches(
     await by_username.click()
     await by_email.click()
     await expect(by_username).not_to_be_checked()
-    async with me_server.http(await token_of(ani)) as http:
-        stored = (await http.get("/api/v1/me/contact-settings")).json()
-    assert stored == {
+    # A switch flips at the click; what it saved arrives when the server has answered.
+    wanted = {
         "findable_by_username": False,
         "message_requests": True,
         "findable_by_email": True,
         "findable_by_phone": False,
     }
+    async with me_server.http(await token_of(ani)) as http:
+        for _ in range(100):
+            stored = (await http.get("/api/v1/me/contact-settings")).json()
+            if stored == wanted:
+                break
+            await asyncio.sleep(0.05)
+    assert stored == wanted
     # Budi no longer finds Ani by her username: the answer a username nobody has gets.
     assert (await budi.http.get("/api/v1/users", params={"username": "ani"})).status_code == 404
 

@@ -51,7 +51,16 @@ export function setLanguage(lang, { remember = true } = {}) {
 }
 
 export function formatTime(iso) {
-  return new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit" }).format(new Date(iso));
+  return formatDate(iso, { hour: "2-digit", minute: "2-digit" });
+}
+
+// A date (by default with the time too) in the person's language.
+export function formatDate(iso, options = { dateStyle: "medium" }) {
+  return new Intl.DateTimeFormat(locale(), options).format(new Date(iso));
+}
+
+export function formatDateTime(iso) {
+  return formatDate(iso, { dateStyle: "medium", timeStyle: "short" });
 }
 
 // A day in the message list: "Today", "Yesterday", else the date in the person's

@@ -44,6 +44,4 @@ export async function sendBytes(method, path, body, type) {
   return response;
 }
 
-export function formatDateTime(iso) {
-  return new Intl.DateTimeFormat(state.lang, { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));
-}
+export { formatDateTime } from "../core/i18n.js";

@@ -6,13 +6,7 @@ import { OPEN } from "./data.js";
 const HOUR = 3600;
 const DAY = 24 * HOUR;
 
-export function formatDate(iso) {
-  return new Intl.DateTimeFormat(state.lang, { dateStyle: "medium" }).format(new Date(iso));
-}
-
-export function formatDateTime(iso) {
-  return new Intl.DateTimeFormat(state.lang, { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));
-}
+export { formatDate, formatDateTime } from "../core/i18n.js";
 
 export function formatSize(bytes) {
   if (bytes < 1024) return tn("privacy.size.bytes", bytes);

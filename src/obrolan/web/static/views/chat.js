@@ -1,6 +1,6 @@
 // The chat screen: the room list beside the open room.
 import { html, update } from "../core/state.js";
-import { t, tn, formatNumber } from "../core/i18n.js";
+import { t, tn, formatNumber, formatTime, formatDate } from "../core/i18n.js";
 import {
   openDirect, answerRequest, answerInvite, openRoom, closeRoom, roomName, matches, showPanel, createRoom,
   searchDirectory, joinPublic, isBlocked, unblock,
@@ -113,12 +113,9 @@ function preview(s, room) {
 function when(iso) {
   const at = new Date(iso);
   const now = new Date();
-  const lang = document.documentElement.lang || "en";
-  if (at.toDateString() === now.toDateString()) {
-    return new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" }).format(at);
-  }
-  if (now - at < 6 * 24 * 3600 * 1000) return new Intl.DateTimeFormat(lang, { weekday: "short" }).format(at);
-  return new Intl.DateTimeFormat(lang, { day: "numeric", month: "short" }).format(at);
+  if (at.toDateString() === now.toDateString()) return formatTime(iso);
+  const options = now - at < 6 * 24 * 3600 * 1000 ? { weekday: "short" } : { day: "numeric", month: "short" };
+  return formatDate(iso, options);
 }
 
 function CreateRoom({ s }) {
