@@ -3,7 +3,7 @@ import { html } from "../core/state.js";
 import { t, tn } from "../core/i18n.js";
 import { openDirect, answerRequest, openRoom, closeRoom, roomName } from "../chat/rooms.js";
 import { initial } from "./common.js";
-import { MessageList, Composer } from "./messages.js";
+import { MessageList, Composer, RoomStatus } from "./messages.js";
 
 export function ChatScreen({ s }) {
   return html`
@@ -63,6 +63,7 @@ function RoomView({ s }) {
         <button type="button" class="back" onClick=${closeRoom} aria-label=${t("chat.back")}>←</button>
         <span class="avatar" aria-hidden="true">${initial(roomName(room))}</span>
         <h2>${roomName(room)}</h2>
+        <${RoomStatus} s=${s} room=${room} />
       </div>
       <${MessageList} s=${s} room=${room} messages=${messages} />
       <${Composer} s=${s} room=${room} />
