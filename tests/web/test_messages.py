@@ -286,6 +286,8 @@ async def test_links_are_clickable_and_markup_and_other_schemes_stay_text(
             "el => [...el.childNodes].map(n => n.nodeType === 3 ? 'text' : n.tagName)"
         )
         assert set(kinds) <= {"text", "A"}
+        # A chat that fits on the screen says it is the whole of it.
+        await expect(page.get_by_test_id("history-start")).to_be_visible()
     assert dialogs == []
 
 

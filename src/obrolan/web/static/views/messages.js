@@ -190,6 +190,8 @@ export class MessageList extends Component {
     this.placed = true;
     const divider = el.querySelector(".unread-divider");
     el.scrollTop = divider ? divider.offsetTop - NEAR / 2 : el.scrollHeight;
+    // A chat shorter than the screen cannot be scrolled up: ask once whether there is more.
+    if (el.scrollHeight <= el.clientHeight) loadOlder(this.props.room.id);
   }
 
   onScroll() {
