@@ -303,20 +303,23 @@ async def test_f2_a_send_that_fails_for_a_passing_reason_goes_again_by_itself_on
     the message is stored and shown once."""
     ani, budi = await two_people_in_a_direct_chat(browser, server)
     sends: list[tuple[float, str]] = []  # (when, body) of every send frame Ani's page sent
-    trouble = {
-        "Satu": {
-            "status": 500,
-            "type": "https://obrolan.dev/problems/internal-error",
-            "title": "Internal error",
-            "detail": "something went wrong on our side",
-        },
-        "Dua": {
-            "status": 429,
-            "type": "https://obrolan.dev/problems/rate-limited",
-            "title": "Too many requests",
-            "detail": "slow down",
-            "retry_after": 2,
-        },
+    internal = {
+        "status": 500,
+        "type": "https://obrolan.dev/problems/internal-error",
+        "title": "Internal error",
+        "detail": "something went wrong on our side",
+    }
+    trouble: dict[str, list[dict[str, Any]]] = {
+        "Satu": [internal, {**internal, "status": 503}],  # twice: the back-off grows
+        "Dua": [
+            {
+                "status": 429,
+                "type": "https://obrolan.dev/problems/rate-limited",
+                "title": "Too many requests",
+                "detail": "slow down",
+                "retry_after": 2,
+            }
+        ],
     }
     acks_to_spoil: dict[Any, str] = {}
 
@@ -327,9 +330,9 @@ async def test_f2_a_send_that_fails_for_a_passing_reason_goes_again_by_itself_on
             frame = json.loads(raw)
             if frame.get("type") == "send":
                 sends.append((time.monotonic(), frame["body"]))
-                problem = trouble.pop(frame["body"], None)
-                if problem is not None:  # answered here: the server never saw it
-                    _answer(ws, {"type": "error", "id": frame["id"], "error": problem})
+                problems = trouble.get(frame["body"])
+                if problems:  # answered here: the server never saw it
+                    _answer(ws, {"type": "error", "id": frame["id"], "error": problems.pop(0)})
                     return
                 if frame["body"] == "Tiga" and not any(b == "Tiga" for _, b in sends[:-1]):
                     acks_to_spoil[frame["id"]] = "Tiga"  # stored, but the ack is lost
@@ -371,7 +374,10 @@ async def test_f2_a_send_that_fails_for_a_passing_reason_goes_again_by_itself_on
     assert [m["body"] for m in await stored(http, room_id)] == texts
     # Each failed once and went again, in order; the 429 waited as long as it was asked.
     said = [b for _, b in sends]
-    assert said[:3] == ["Satu", "Satu", "Dua"] and said.count("Dua") == 2
+    assert said[:4] == ["Satu", "Satu", "Satu", "Dua"] and said.count("Dua") == 2
+    first, second, third = (at for at, b in sends if b == "Satu")
+    # Half to all of 1 s before the first retry, of 2 s before the second.
+    assert second - first >= 0.45 and third - second >= 0.95
     first_dua, second_dua = (at for at, b in sends if b == "Dua")
     assert second_dua - first_dua >= 1.9
 
