@@ -127,6 +127,10 @@ async def test_f2_a_room_opens_at_its_first_unread_and_does_not_pull_a_reader_do
     await asyncio.sleep(0.3)
     assert await scroll_top(budi) == top
     await expect(exactly(budi, "baru 1")).to_be_in_viewport()
+    # It offers to go down instead.
+    await budi.get_by_role("button", name="Ada pesan baru di bawah").click()
+    await expect(message(budi, "Sudah baca belum?")).to_be_in_viewport()
+    await expect(budi.get_by_test_id("to-latest")).to_have_count(0)
     # ...his own does, and at the end the next one keeps him there.
     await send(budi, "Sebentar")
     await expect(message(budi, "Sebentar")).to_be_in_viewport()

@@ -121,6 +121,7 @@ const MAX_PAGES_TO_UNREAD = 10; // pages loaded at most to reach the first unrea
 export class MessageList extends Component {
   constructor() {
     super();
+    this.state = { unseen: false }; // newer messages below, out of sight
     this.roomId = null;
     this.list = createRef(); // Preact 11 has no this.base: the <ol> is reached through its ref
     this.onScroll = this.onScroll.bind(this);
@@ -132,6 +133,7 @@ export class MessageList extends Component {
     this.readMark = room.unread > 0 ? room.read_up_to || 0 : null;
     this.placed = false;
     this.pages = 0;
+    this.state.unseen = false;
     ui.menu = ui.editing = ui.confirming = null;
   }
 
@@ -143,6 +145,7 @@ export class MessageList extends Component {
       atBottom: el.scrollHeight - el.scrollTop - el.clientHeight < NEAR,
       anchor: anchor && { id: anchor.dataset.messageId, top: anchor.offsetTop },
       room: previous.room.id,
+      last: previous.messages.at(-1)?.id,
     };
   }
 
@@ -157,7 +160,14 @@ export class MessageList extends Component {
     if (!this.placed || !before || before.room !== this.props.room.id) return this.place();
     if (before.atBottom || ownSend) {
       el.scrollTop = el.scrollHeight;
-    } else if (before.anchor) {
+      if (this.state.unseen) this.setState({ unseen: false });
+      return;
+    }
+    const last = this.props.messages.at(-1);
+    if (last && last.id !== before.last && last.sender_id !== state.me.id && !this.state.unseen) {
+      this.setState({ unseen: true }); // below, out of sight: the list offers to go there
+    }
+    if (before.anchor) {
       // Earlier messages (or the note that they load) came in above: what was on
       // screen stays where it was.
       const anchor = el.querySelector(`[data-message-id="${CSS.escape(before.anchor.id)}"]`);
@@ -197,6 +207,13 @@ export class MessageList extends Component {
   onScroll() {
     const el = this.list.current;
     if (this.placed && el.scrollTop < NEAR * 2) loadOlder(this.props.room.id);
+    if (this.state.unseen && el.scrollHeight - el.scrollTop - el.clientHeight < NEAR) this.setState({ unseen: false });
+  }
+
+  toLatest() {
+    const el = this.list.current;
+    el.scrollTop = el.scrollHeight;
+    this.setState({ unseen: false });
   }
 
   render({ s, room, messages }) {
@@ -217,6 +234,10 @@ export class MessageList extends Component {
           const divider = html`<li class="unread-divider" key="unread" data-testid="unread-divider"><span>${t("msg.newMessages")}</span></li>`;
           return [divider, bubble];
         })}
+        ${this.state.unseen && html`
+          <li class="to-latest" key="to-latest">
+            <button type="button" class="primary" data-testid="to-latest" onClick=${() => this.toLatest()}>↓ ${t("msg.toLatest")}</button>
+          </li>`}
       </ol>`;
   }
 }
