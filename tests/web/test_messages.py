@@ -70,6 +70,11 @@ async def test_f2_earlier_history_loads_as_you_scroll_up_and_keeps_your_place(
     texts = [f"pesan {i}" for i in range(1, 151)]
     await post_messages(http, room_id, texts)
     await expect(message(budi, "pesan 150")).to_be_visible()
+    # Budi has read them all (his receipt reached Ani) before he reloads.
+    last = ani.get_by_test_id("message").filter(
+        has=ani.locator(".body", has_text=re.compile("^pesan 150$"))
+    )
+    await expect(last).to_have_attribute("data-status", "read")
 
     # Opened again, with nothing unread: the newest page, at its end.
     await budi.reload()
