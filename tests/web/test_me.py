@@ -9,7 +9,6 @@ once, so signing in after turning it on waits for the next 30-second step).
 from __future__ import annotations
 
 import asyncio
-
 import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime

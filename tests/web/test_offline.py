@@ -172,3 +172,39 @@ async def test_r18_a_refused_message_says_why_and_can_be_resent_or_edited(
     await expect(ani.locator(".bubble.failed")).to_have_count(0)
     assert await ani.evaluate(OUTBOX_SIZE) == 0
     assert [m["body"] for m in await history(server, ani)] == ["Maaf ya"]
+
+
+async def test_messages_typed_offline_survive_a_reload_offline_and_go_once_each_in_order(
+    server: RunningServer, browser: Browser
+) -> None:
+    ani, budi = await two_people_in_a_direct_chat(browser, server)
+    await send(ani, "Berangkat sekarang")
+    await expect(message(budi, "Berangkat sekarang")).to_be_visible()
+    await ani.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=10_000)
+
+    await ani.context.set_offline(True)
+    await expect(ani.get_by_test_id("connection")).to_have_class("conn conn-offline")
+    typed = ["Di kereta, sinyal jelek", "Nanti sampai jam 5", "Tolong jemput ya"]
+    for text in typed:
+        await send(ani, text)
+    assert await ani.evaluate(OUTBOX_SIZE) == 3
+
+    # Reloaded with no network: the shell comes from the service worker, the outbox
+    # from IndexedDB, and nothing is sent or lost meanwhile.
+    await ani.reload()
+    await expect(ani.get_by_role("button", name="Sign out")).to_be_visible()
+    await expect(ani.get_by_test_id("connection")).to_have_class("conn conn-offline")
+    assert await ani.evaluate(OUTBOX_SIZE) == 3
+
+    await ani.context.set_offline(False)
+    everything = ["Berangkat sekarang", *typed]
+    await expect(budi.get_by_test_id("message").locator(".body")).to_have_text(everything)
+    await expect(ani.get_by_test_id("message").locator(".body")).to_have_text(everything)
+    await expect(ani.locator(".bubble.pending")).to_have_count(0)
+    assert await ani.evaluate(OUTBOX_SIZE) == 0
+    stored = await history(server, ani)
+    assert [m["body"] for m in stored] == everything
+    assert len({m["client_msg_id"] for m in stored}) == len(everything)
+    await asyncio.sleep(1)  # nothing arrives late, twice
+    assert await bodies(budi) == everything
+    assert await bodies(ani) == everything

@@ -2,7 +2,7 @@
 import { state, update, emit } from "../core/state.js";
 import { signedOut, setPosition } from "./session.js";
 import { loadRooms, openRoom, markRead, sendReceipt, setMarks } from "./rooms.js";
-import { upsert, delivered, pump, onAck, onError, onSocketLost } from "./messages.js";
+import { upsert, replace, delivered, pump, onAck, onError, onSocketLost, onReaction } from "./messages.js";
 
 let socket = null;
 let socketReady = false;
@@ -120,17 +120,46 @@ function onEvent(event) {
     const known = state.rooms.find((r) => r.id === roomId);
     if (!known) { loadRooms().catch(() => {}); return; }
     if (kind === "message.created" && data.sender_id === state.me.id) delivered(data.client_msg_id, roomId);
-    if (state.messages[roomId]) upsert(data);
-    if (kind === "message.created" && data.sender_id !== state.me.id) {
-      sendReceipt(roomId, { delivered_up_to: data.position });
-      if (roomId === state.current && document.visibilityState === "visible") markRead(roomId);
-      else known.unread = (known.unread || 0) + 1;
+    if (state.messages[roomId]) {
+      // A new message joins the list; an edit or a deletion changes it only where it is
+      // shown (an older one is read as it is now when its page loads).
+      if (kind === "message.created") upsert(data);
+      else replace(data);
     }
+    if (kind === "message.created" && data.sender_id !== state.me.id) {
+      receiptDue(roomId, data.position);
+      if (!(roomId === state.current && document.visibilityState === "visible")) known.unread = (known.unread || 0) + 1;
+    }
+  } else if (kind === "reaction.added" || kind === "reaction.removed") {
+    onReaction(event);
   } else if (kind === "receipt") {
     if (data.user_id !== state.me.id) setMarks(roomId, data.delivered_up_to, data.read_up_to);
   } else if (kind === "session.revoked") {
     if (data.session_id === state.sessionId) signedOut();
   } else if (["membership", "room.updated", "room.removed"].includes(kind)) {
     loadRooms().catch(() => {});
+  }
+}
+
+// Receipts, coalesced: a burst of messages (a replay after a reconnect, a busy room) is
+// answered with one receipt per room, carrying the newest position, not one per message.
+// The open room, on screen, is read (which implies delivered); the others delivered.
+const RECEIPT_WINDOW = 150; // ms
+const receiptsDue = new Map(); // room id → the newest position delivered
+let receiptTimer = null;
+
+function receiptDue(roomId, position) {
+  receiptsDue.set(roomId, Math.max(receiptsDue.get(roomId) || 0, position));
+  receiptTimer ??= setTimeout(flushReceipts, RECEIPT_WINDOW);
+}
+
+function flushReceipts() {
+  receiptTimer = null;
+  const due = [...receiptsDue];
+  receiptsDue.clear();
+  for (const [roomId, position] of due) {
+    if (roomId === state.current && document.visibilityState === "visible") markRead(roomId);
+    const room = state.rooms.find((r) => r.id === roomId);
+    if ((room?.read_up_to || 0) < position) sendReceipt(roomId, { delivered_up_to: position });
   }
 }

@@ -7,7 +7,7 @@ import {
 } from "../chat/rooms.js";
 import { openInfo } from "../chat/members.js";
 import { initial } from "./common.js";
-import { MessageList, Composer } from "./messages.js";
+import { MessageList, Composer, RoomStatus } from "./messages.js";
 import { RoomInfo, BlockButton } from "./room-info.js";
 
 export function ChatScreen({ s }) {
@@ -209,6 +209,7 @@ function RoomView({ s }) {
         <div class="head-text">
           <h2 data-testid="room-title">${roomName(room)}</h2>
           ${room.topic && html`<small class="muted head-topic">${room.topic}</small>`}
+          <${RoomStatus} s=${s} room=${room} />
         </div>
         ${peer && html`<${BlockButton} s=${s} userId=${peer} short />`}
         <button type="button" aria-expanded=${s.infoOpen ? "true" : "false"} data-testid="room-details"
