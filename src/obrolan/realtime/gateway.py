@@ -308,7 +308,11 @@ class Gateway:
     async def _spawn(self, request_id: Any, work: Coroutine[Any, Any, None]) -> None:
         # Requests run concurrently so a client may pipeline sends; the semaphore bounds
         # them. Tasks start in arrival order, and the writer queues in that order.
-        await self._in_flight.acquire()
+        try:
+            await self._in_flight.acquire()
+        except BaseException:
+            work.close()  # the socket closed while it waited: the request never runs
+            raise
         task = asyncio.create_task(self._answering(request_id, work))
         self._tasks.add(task)
         task.add_done_callback(self._finished)
