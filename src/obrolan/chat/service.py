@@ -47,6 +47,9 @@ from obrolan.privacy.retention import DISAPPEARING_DAYS
 from obrolan.realtime.frames import iso
 from obrolan.realtime.stream import EventStream, NewEvent, Transaction
 
+# How many people one presence request may ask about.
+MAX_PRESENCE_IDS = 100
+
 
 @dataclass(frozen=True, slots=True)
 class Page:
@@ -473,6 +476,19 @@ class ChatService:
     # -- for the real-time gateway -----------------------------------------------------
     async def joined_room_ids(self, conn: AsyncConnection, actor: str) -> list[str]:
         return await store.joined_room_ids(conn, actor)
+
+    async def online_among(self, actor: str, user_ids: Sequence[str]) -> list[str]:
+        """Those of `user_ids` who are online now and share a room with the actor, in the
+        order asked. Anyone else is left out, as if offline: presence is for the people
+        one talks with, not for strangers (R18). One query, then one presence read."""
+        if len(user_ids) > MAX_PRESENCE_IDS:
+            raise Invalid(f"at most {MAX_PRESENCE_IDS} user_ids", field="user_ids")
+        wanted = list(dict.fromkeys(user_ids))
+        async with self.db.read() as conn:
+            shared = await store.sharing_a_room(conn, actor, wanted)
+        asked = [u for u in wanted if u in shared]
+        online = await self.stream.broker.online(asked) if asked else set()
+        return [u for u in asked if u in online]
 
     # -- helpers -----------------------------------------------------------------------
     def _check_body(self, body: str) -> None:

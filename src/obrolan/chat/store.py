@@ -292,6 +292,27 @@ async def joined_room_ids_of(
     return found
 
 
+async def sharing_a_room(conn: AsyncConnection, user_id: str, others: Sequence[str]) -> set[str]:
+    """Those of `others` who are joined to a room `user_id` is joined to (one query)."""
+    if not others:
+        return set()
+    mine = memberships.alias("mine")
+    theirs = memberships.alias("theirs")
+    rows = await conn.execute(
+        select(theirs.c.user_id)
+        .distinct()
+        .join(mine, mine.c.room_id == theirs.c.room_id)
+        .where(
+            mine.c.user_id == user_id,
+            mine.c.state == State.JOIN.value,
+            theirs.c.user_id.in_(others),
+            theirs.c.user_id != user_id,
+            theirs.c.state == State.JOIN.value,
+        )
+    )
+    return {r[0] for r in rows}
+
+
 async def rooms_of(
     conn: AsyncConnection, user_id: str, states: Sequence[State]
 ) -> list[tuple[RoomRow, MembershipRow]]:

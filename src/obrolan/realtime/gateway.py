@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from obrolan.accounts.principal import Principal
 from obrolan.accounts.service import LAST_SEEN_RESOLUTION
 from obrolan.api.inputs import NUL, NUL_MESSAGE, POSITION_MAX
+from obrolan.chat.service import MAX_PRESENCE_IDS
 from obrolan.errors import (
     InternalError,
     Invalid,
@@ -300,6 +301,8 @@ class Gateway:
             await self._spawn(request_id, self._receipt(conn, request_id, frame))
         elif kind == "typing":
             self._typing(conn, request_id, frame)
+        elif kind == "presence":
+            await self._spawn(request_id, self._presence(conn, request_id, frame))
         elif kind == "ping":
             conn.send(dumps({"type": "pong", "id": request_id}))
         else:
@@ -382,6 +385,24 @@ class Gateway:
             {"type": "typing", "room_id": room_id, "user_id": conn.user_id, "typing": typing}
         )
         self.services.broker.broadcast_ephemeral([room_id], out, exclude_user=conn.user_id)
+
+    async def _presence(self, conn: Connection, request_id: Any, frame: dict[str, Any]) -> None:
+        try:
+            user_ids = frame.get("user_ids")
+            if not isinstance(user_ids, list):
+                raise Invalid("user_ids is a list of user ids", field="user_ids")
+            if len(user_ids) > MAX_PRESENCE_IDS:
+                raise Invalid(f"at most {MAX_PRESENCE_IDS} user_ids", field="user_ids")
+            for user_id in user_ids:
+                if not isinstance(user_id, str) or not 1 <= len(user_id) <= 26 or NUL in user_id:
+                    raise Invalid(
+                        "user_ids holds user ids: text of 1 to 26 characters", field="user_ids"
+                    )
+            online = await self.services.chat.online_among(conn.user_id, user_ids)
+        except ObrolanError as exc:
+            self._reply_error(request_id, exc)
+            return
+        conn.send(dumps({"type": "presence.state", "id": request_id, "online": online}))
 
     # -- helpers -----------------------------------------------------------------------
     def _reply_error(self, request_id: Any, error: ObrolanError) -> None:

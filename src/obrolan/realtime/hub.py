@@ -256,6 +256,9 @@ class LocalBroker:
     ) -> None:
         self.hub.broadcast_ephemeral(room_ids, frame, exclude_user=exclude_user)
 
+    async def online(self, user_ids: Sequence[str]) -> set[str]:
+        return {u for u in user_ids if self.hub.is_online(u)}
+
     # One process: the hub's first and last connection are the person's first and last.
     def came_online(self, user_id: str, room_ids: Iterable[str]) -> None:
         self.hub.broadcast_ephemeral(

@@ -136,6 +136,19 @@ return told
 )
 
 
+# KEYS: the people's node sets. Returns, for each, 1 when a lease on it has not run out.
+_ONLINE = (
+    _NOW
+    + """
+local found = {}
+for i, key in ipairs(KEYS) do
+  found[i] = redis.call('ZCOUNT', key, '(' .. now, '+inf') > 0 and 1 or 0
+end
+return found
+"""
+)
+
+
 def presence_message(user_id: str, room_ids: Iterable[str], status: str) -> bytes:
     """What goes on the ephemeral channel (RedisBroker reads it back)."""
     return orjson.dumps(
@@ -176,6 +189,7 @@ class RedisPresence:
         self._went_offline = redis.register_script(_WENT_OFFLINE)
         self._renew = redis.register_script(_RENEW)
         self._reap = redis.register_script(_REAP)
+        self._online = redis.register_script(_ONLINE)
 
     def _users_key(self, node_id: str) -> str:
         return f"{self._node_users_prefix}{node_id}:users"
@@ -206,6 +220,14 @@ class RedisPresence:
                 presence_message(user_id, room_ids, "offline"),
             ],
         )
+
+    async def online(self, user_ids: Sequence[str]) -> set[str]:
+        """Those of `user_ids` some live node holds, in one round trip; a lease that has
+        run out (its node died and was not reaped yet) counts as offline."""
+        if not user_ids:
+            return set()
+        found: Any = await self._online(keys=[self.prefix + u for u in user_ids], args=[])
+        return {u for u, held in zip(user_ids, found, strict=True) if int(held)}
 
     async def renew(self) -> list[str]:
         """Extend this node's leases; the other nodes whose lease has run out."""

@@ -197,6 +197,12 @@ class RedisBroker:
                 functools.partial(self._redis.publish, self.ephemeral_channel, raw)
             )
 
+    async def online(self, user_ids: Sequence[str]) -> set[str]:
+        # Someone whose first socket here is not yet counted in Redis is online all the same.
+        here = {u for u in user_ids if self.hub.is_online(u)}
+        rest = [u for u in user_ids if u not in here]
+        return here | (await self.presence.online(rest) if rest else set())
+
     def came_online(self, user_id: str, room_ids: Iterable[str]) -> None:
         rooms = list(room_ids)
         self._ephemeral.put_nowait(functools.partial(self.presence.came_online, user_id, rooms))

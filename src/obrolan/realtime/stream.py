@@ -82,6 +82,9 @@ class Broker(Protocol):
     ) -> None:
         """Typing: to the rooms' sockets on every node, not stored."""
 
+    async def online(self, user_ids: Sequence[str]) -> set[str]:
+        """Those of `user_ids` with a socket on any node now (one read for all of them)."""
+
     def came_online(self, user_id: str, room_ids: Iterable[str]) -> None:
         """The person's first socket on this node: `online` to the rooms, unless another
         node holds them already."""
