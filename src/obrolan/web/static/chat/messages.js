@@ -1,6 +1,6 @@
 // Messages: the optimistic bubble, the durable outbox, one send in flight at a time;
 // earlier history page by page; replies, edits, deletions and reactions; typing and
-// presence.
+// presence (asked for once per socket, then kept current by live frames).
 //
 // Messages not yet acknowledged are kept in the order typed; each is also in the outbox
 // (IndexedDB) and shown as a waiting bubble. One is sent at a time, the next after the
@@ -86,6 +86,8 @@ export function resetMessages() {
   replying.clear();
   typing.clear();
   presence.clear();
+  presenceLive.clear();
+  presenceSocketLost();
   clearTimeout(holdTimer);
   holdUntil = 0;
   backoff = 0;
@@ -177,6 +179,12 @@ function holdFor(ms) {
 }
 
 export function onError(frame) {
+  const question = presenceRequests.get(frame.id);
+  if (question) {
+    presenceRequests.delete(frame.id);
+    question.ids.forEach((u) => presenceAsked.delete(u));
+    return;
+  }
   const pending = inflight.get(frame.id);
   inflight.delete(frame.id);
   if (pending) {
@@ -200,6 +208,7 @@ export function onError(frame) {
 // same client_msg_id is never stored twice.
 export function onSocketLost() {
   inflight.clear();
+  presenceSocketLost();
 }
 
 function refused(bubble, reason) {
@@ -380,8 +389,57 @@ export function typingIn(roomId) {
   return [...(typing.get(roomId) || new Map())].filter(([, until]) => until > now).map(([userId]) => userId);
 }
 
+// Live `presence` frames come only when someone's state changes: who was online before
+// this socket connected is asked for (a `presence` request, answered by `presence.state`).
+const PRESENCE_ASK_MAX = 100; // user ids per request, the server's limit
+const presenceAsked = new Set(); // user ids asked about on this socket
+const presenceRequests = new Map(); // request id → { ids, live: Map(user id → live count) }
+const presenceLive = new Map(); // user id → live frames seen about them (newer than an answer)
+let presenceSeq = 0;
+
+/** Ask the server which of these people are online now (the socket must be up). */
+export function askPresence(userIds) {
+  const ids = [...new Set(userIds)].filter((id) => id && id !== state.me?.id);
+  for (let i = 0; i < ids.length; i += PRESENCE_ASK_MAX) {
+    const chunk = ids.slice(i, i + PRESENCE_ASK_MAX);
+    const id = `presence-${++presenceSeq}`;
+    if (!sendFrame({ type: "presence", id, user_ids: chunk })) return;
+    presenceRequests.set(id, { ids: chunk, live: new Map(chunk.map((u) => [u, presenceLive.get(u) || 0])) });
+    chunk.forEach((u) => presenceAsked.add(u));
+  }
+}
+
+/** "online", "offline", or null while unknown; asks the server the first time. */
 export function presenceOf(userId) {
+  if (userId && !presenceAsked.has(userId) && socketIsReady()) {
+    presenceAsked.add(userId);
+    queueMicrotask(() => askPresence([userId]));
+  }
   return presence.get(userId) || null;
+}
+
+function livePresence(userId, status) {
+  presence.set(userId, status);
+  presenceLive.set(userId, (presenceLive.get(userId) || 0) + 1);
+}
+
+on("presence.state", (frame) => {
+  const asked = presenceRequests.get(frame.id);
+  if (!asked) return;
+  presenceRequests.delete(frame.id);
+  const online = new Set(frame.online || []);
+  for (const userId of asked.ids) {
+    // A live frame that came after the question is newer than the answer.
+    if ((presenceLive.get(userId) || 0) !== asked.live.get(userId)) continue;
+    presence.set(userId, online.has(userId) ? "online" : "offline");
+  }
+  update({});
+});
+
+/** The socket closed: what is asked on the next one starts over. */
+export function presenceSocketLost() {
+  presenceAsked.clear();
+  presenceRequests.clear();
 }
 
 function setTyping(roomId, userId, on) {
@@ -397,12 +455,12 @@ function setTyping(roomId, userId, on) {
 on("typing", (frame) => {
   if (frame.user_id === state.me?.id) return;
   setTyping(frame.room_id, frame.user_id, frame.typing !== false);
-  if (frame.typing !== false) presence.set(frame.user_id, "online"); // typing means connected
+  if (frame.typing !== false) livePresence(frame.user_id, "online"); // typing means connected
   update({});
 });
 
 on("presence", (frame) => {
-  presence.set(frame.user_id, frame.status);
+  livePresence(frame.user_id, frame.status);
   if (frame.status === "offline") for (const roomId of typing.keys()) setTyping(roomId, frame.user_id, false);
   update({});
 });

@@ -2,7 +2,7 @@
 import { state, update, emit } from "../core/state.js";
 import { signedOut, setPosition } from "./session.js";
 import { loadRooms, openRoom, markRead, sendReceipt, setMarks } from "./rooms.js";
-import { upsert, replace, delivered, pump, onAck, onError, onSocketLost, onReaction } from "./messages.js";
+import { upsert, replace, delivered, pump, onAck, onError, onSocketLost, onReaction, askPresence } from "./messages.js";
 
 let socket = null;
 let socketReady = false;
@@ -83,9 +83,15 @@ function onFrame(frame) {
       // The rooms and history come over REST once per page, after the socket is
       // registered so that nothing falls between the two; the replay after `since`
       // overlaps with them, and messages are merged by id.
+      // Who of the direct-chat peers is online now: presence frames only tell changes.
+      const askPeers = () => askPresence(Object.values(state.peers));
       if (!roomsLoaded) {
         roomsLoaded = true;
-        loadRooms().then(() => state.current && openRoom(state.current)).catch(() => { roomsLoaded = false; });
+        loadRooms()
+          .then(() => { askPeers(); return state.current && openRoom(state.current); })
+          .catch(() => { roomsLoaded = false; });
+      } else {
+        askPeers();
       }
       pump();
       break;
@@ -109,7 +115,7 @@ function onFrame(frame) {
       onError(frame);
       break;
     default:
-      emit(frame.type, frame); // typing, presence and pong, for whoever shows them
+      emit(frame.type, frame); // typing, presence, presence.state and pong, for whoever shows them
       break;
   }
 }
