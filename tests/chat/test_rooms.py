@@ -133,6 +133,33 @@ async def test_banned_from_public_room_cannot_rejoin(server: RunningServer) -> N
     assert again.status_code == 403 and again.json()["type"].endswith("/banned")
 
 
+async def test_admins_list_who_is_banned_and_others_may_not(server: RunningServer) -> None:
+    owner, admin, member = await make_user(server), await make_user(server), await make_user(server)
+    troll, outsider = await make_user(server), await make_user(server)
+    room = await make_room(owner, "public", "Diskusi")
+    rid = room["id"]
+    for person in (admin, member, troll):
+        assert (await person.http.post(f"/api/v1/rooms/{rid}/join")).status_code == 200
+    put_role = f"/api/v1/rooms/{rid}/members/{admin.id}/role"
+    assert (await owner.http.put(put_role, json={"role": "admin"})).status_code == 204
+    assert (await owner.http.get(f"/api/v1/rooms/{rid}/bans")).json() == {"bans": []}
+    ban = await admin.http.post(f"/api/v1/rooms/{rid}/bans", json={"user_id": troll.id})
+    assert ban.status_code == 204
+
+    for moderator in (owner, admin):
+        listed = await moderator.http.get(f"/api/v1/rooms/{rid}/bans")
+        assert listed.status_code == 200 and listed.json() == {"bans": [{"user_id": troll.id}]}
+    refused = await member.http.get(f"/api/v1/rooms/{rid}/bans")
+    assert refused.status_code == 403 and refused.json()["type"].endswith("/forbidden")
+    # Outsiders of a public room, the banned person included, are not members.
+    for stranger in (outsider, troll):
+        answer = await stranger.http.get(f"/api/v1/rooms/{rid}/bans")
+        assert answer.status_code == 403 and answer.json()["type"].endswith("/not-a-member")
+
+    assert (await admin.http.delete(f"/api/v1/rooms/{rid}/bans/{troll.id}")).status_code == 204
+    assert (await owner.http.get(f"/api/v1/rooms/{rid}/bans")).json() == {"bans": []}
+
+
 async def test_r18_blocking_stops_direct_messages_and_invites(server: RunningServer) -> None:
     ani, budi = await make_user(server), await make_user(server)
     room = await make_direct(ani, budi)

@@ -208,6 +208,10 @@ async def test_f2_kick_ban_and_roles_from_the_room_details(
     await invite.locator("[name=username]").fill("citra")
     await invite.locator("button[type=submit]").click()
     await expect(ani.get_by_test_id("info-error")).to_contain_text("unban them first")
+    # The list of bans comes from the server: it is there after a reload too.
+    await ani.reload()
+    await ani.get_by_test_id("room-details").click()
+    await expect(ani.get_by_test_id("banned")).to_contain_text("Citra Dewi")
     # Unbanned, she may be invited again; the invitation reaches her.
     await ani.get_by_test_id("banned").get_by_role("button", name="Unban").click()
     await expect(ani.get_by_test_id("banned")).to_have_count(0)

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Path, Query, Response, status
 from obrolan.api.deps import PrincipalDep, ServicesDep
 from obrolan.api.inputs import POSITION_MAX
 from obrolan.chat.schemas import (
+    BanOut,
+    BansOut,
     CreateRoom,
     EditMessage,
     MyRoomsOut,
@@ -80,6 +82,11 @@ async def update_room(
 @router.get("/rooms/{room_id}/members")
 async def members(room_id: RoomId, me: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
     return {"members": await services.chat.members(me.user_id, room_id)}
+
+
+@router.get("/rooms/{room_id}/bans")
+async def bans(room_id: RoomId, me: PrincipalDep, services: ServicesDep) -> BansOut:
+    return BansOut(bans=[BanOut(user_id=u) for u in await services.chat.bans(me.user_id, room_id)])
 
 
 @router.post("/rooms/{room_id}/join")

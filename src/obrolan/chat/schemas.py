@@ -108,3 +108,13 @@ class MyRoomsOut(BaseModel):
     rooms: list[JoinedRoomOut]
     invites: list[RoomOut]
     requests: list[RequestRoomOut]
+
+
+class BanOut(BaseModel):
+    user_id: str
+
+
+class BansOut(BaseModel):
+    """`GET /rooms/{id}/bans`: who is banned from the room (its admins and owner only)."""
+
+    bans: list[BanOut]

@@ -26,6 +26,7 @@ from obrolan.chat.rules import (
     direct_key,
     dm_status,
     hides_existence,
+    is_admin,
     may_delete_message,
     may_invite,
     may_join_uninvited,
@@ -247,6 +248,15 @@ class ChatService:
             }
             for m in rows
         ]
+
+    async def bans(self, actor: str, room_id: str) -> list[str]:
+        """Who is banned from the room, for its admins and owner: the ids, in id order."""
+        async with self.db.read() as conn:
+            _, me = await self._member_room(conn, actor, room_id)
+            if not is_admin(me.role):
+                raise Forbidden("only the room's admins see who is banned")
+            rows = await store.room_members(conn, room_id, [State.BAN])
+        return [m.user_id for m in rows]
 
     # -- membership --------------------------------------------------------------------
     async def join(self, actor: str, room_id: str) -> dict[str, Any]:

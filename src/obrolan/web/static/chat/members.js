@@ -8,8 +8,8 @@ import { loadRooms, profileOf, findPerson, remember, closeRoom } from "./rooms.j
 const RANK = { owner: 3, admin: 2, member: 1 };
 
 function fresh() {
-  // roomId; members [{user_id, state, role}]; banned: the people banned here from this
-  // page (the API lists no bans), so that they can be unbanned; error; notice.
+  // roomId; members [{user_id, state, role}]; banned: the ids banned from the room (for
+  // its admins and owner, from GET /rooms/{id}/bans); error; notice.
   return { info: { roomId: null, members: [], banned: [], error: null, notice: null } };
 }
 Object.assign(state, fresh(), { infoOpen: false });
@@ -24,8 +24,7 @@ on("event", (event) => {
 
 export function openInfo() {
   const roomId = state.current;
-  const keep = state.info.roomId === roomId ? state.info.banned : [];
-  update({ infoOpen: true, info: { roomId, members: [], banned: keep, error: null, notice: null } });
+  update({ infoOpen: true, info: { roomId, members: [], banned: [], error: null, notice: null } });
   loadMembers(roomId).catch((error) => setInfo({ error: error.message }));
 }
 
@@ -38,11 +37,17 @@ function setInfo(patch) {
 }
 
 export async function loadMembers(roomId) {
-  const { members } = await api("GET", `/rooms/${roomId}/members`);
+  const room = state.rooms.find((r) => r.id === roomId);
+  const moderator = room && room.kind !== "direct" && RANK[myRole(room)] >= RANK.admin;
+  const [{ members }, bans] = await Promise.all([
+    api("GET", `/rooms/${roomId}/members`),
+    moderator ? api("GET", `/rooms/${roomId}/bans`) : { bans: [] },
+  ]);
   if (state.info.roomId !== roomId) return;
   members.sort((a, b) => (RANK[b.role] - RANK[a.role]) || (a.state === "join" ? -1 : 1));
-  setInfo({ members });
-  await Promise.all(members.map((m) => profileOf(m.user_id)));
+  const banned = bans.bans.map((b) => b.user_id);
+  setInfo({ members, banned });
+  await Promise.all([...members.map((m) => m.user_id), ...banned].map(profileOf));
   update({});
 }
 
