@@ -2,24 +2,39 @@
 // closed tab, a reload or a lost network never loses one. Each entry is
 // {client_msg_id, user_id, room_id, body, typed, failed}; `typed` orders them as typed.
 // Without IndexedDB (a private window that refuses it) the outbox lives in memory only.
+// The same database keeps the last state shown (chat/snapshot.js) in a second store.
 const DB_NAME = "obrolan";
+const VERSION = 2; // 1: the outbox; 2: the snapshot store too
 const STORE = "outbox";
+export const SNAPSHOT_STORE = "snapshot";
 
 let opening = null;
 const memory = new Map();
 
-function open() {
+/** The database, opened once; null without IndexedDB. */
+export function open() {
   if (!opening) {
     opening = new Promise((resolve) => {
       let request;
       try {
-        request = indexedDB.open(DB_NAME, 1);
+        request = indexedDB.open(DB_NAME, VERSION);
       } catch {
         resolve(null);
         return;
       }
-      request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: "client_msg_id" });
-      request.onsuccess = () => resolve(request.result);
+      request.onupgradeneeded = () => {
+        const db = request.result;
+        if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE, { keyPath: "client_msg_id" });
+        if (!db.objectStoreNames.contains(SNAPSHOT_STORE)) db.createObjectStore(SNAPSHOT_STORE, { keyPath: "user_id" });
+      };
+      request.onsuccess = () => {
+        // A newer version opened in another tab: let it upgrade, and open again next time.
+        request.result.onversionchange = () => {
+          request.result.close();
+          opening = null;
+        };
+        resolve(request.result);
+      };
       request.onerror = () => resolve(null);
     });
   }

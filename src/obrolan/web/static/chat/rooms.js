@@ -7,6 +7,7 @@ import { t } from "../core/i18n.js";
 import { ROOM_KEY } from "./session.js";
 import { pendingIn, upsert } from "./messages.js";
 import { sendFrame } from "./socket.js";
+import { schedule as keepSnapshot } from "./snapshot.js";
 
 // What this part of the client keeps in the state, and how it starts after sign-in.
 function fresh() {
@@ -22,7 +23,16 @@ function fresh() {
   };
 }
 Object.assign(state, fresh());
-on("signedOut", () => update(fresh()));
+on("signedOut", () => {
+  listed = false;
+  update(fresh());
+});
+
+let listed = false; // GET /rooms has answered since signing in (else the list is the kept one)
+
+export function roomsListed() {
+  return listed;
+}
 
 export async function loadRooms() {
   const [answer, blocks] = await Promise.all([
@@ -32,6 +42,7 @@ export async function loadRooms() {
   // A room's last message may have arrived over the socket after GET /rooms answered.
   const known = new Map(state.rooms.map((r) => [r.id, r.last_message]));
   for (const room of answer.rooms) room.last_message = newer(room.last_message, known.get(room.id));
+  listed = true;
   update({
     rooms: sortRooms(answer.rooms),
     invites: answer.invites || [],
@@ -44,6 +55,7 @@ export async function loadRooms() {
   if (blocks) blocks.blocks.forEach((b) => profileOf(b.user_id));
   namesOf(answer.rooms.map((r) => r.last_message?.sender_id));
   await Promise.all(answer.rooms.filter((r) => r.kind === "direct").map(loadDirectPeer));
+  keepSnapshot();
 }
 
 function newer(a, b) {
@@ -83,6 +95,7 @@ on("event", (event) => {
 
 export function remember(profile) {
   if (profile) update({ users: { ...state.users, [profile.id]: profile } });
+  keepSnapshot();
 }
 
 // The names of these people (senders in a group, say), fetched once each.
@@ -289,10 +302,13 @@ export async function openRoom(roomId) {
   state.messages[roomId] ||= [];
   update({ current: roomId, screen: "chat", infoOpen: false });
   const { messages } = await api("GET", `/rooms/${roomId}/messages?limit=100`);
-  // Merged by id with what the socket delivered meanwhile: nothing twice, nothing lost.
+  // Merged by id with what the socket delivered meanwhile (and what was kept from last
+  // time): nothing twice, nothing lost.
   for (const message of [...messages, ...pendingIn(roomId)]) upsert(message);
+  loaded.add(roomId);
   markRead(roomId);
   update({});
+  keepSnapshot();
   namesOf(messages.map((m) => m.sender_id));
 }
 
@@ -301,21 +317,51 @@ export function closeRoom() {
   update({ current: null, infoOpen: false });
 }
 
-// Read receipts: what the person has on screen is read, what reached the device delivered.
-export function markRead(roomId) {
-  if (roomId !== state.current || document.visibilityState !== "visible") return;
-  const last = lastPosition(roomId);
-  const room = state.rooms.find((r) => r.id === roomId);
-  if (!last || !room || (room.read_up_to || 0) >= last) return;
-  room.read_up_to = last;
-  room.unread = 0;
-  sendReceipt(roomId, { read_up_to: last });
-  update({});
+// Rooms whose newest messages came over REST since the page loaded (not only the ones
+// kept from last time): the message list places itself again when a room becomes one.
+const loaded = new Set();
+on("signedOut", () => {
+  loaded.clear();
+  seen.clear();
+});
+
+export function isLoaded(roomId) {
+  return loaded.has(roomId);
 }
 
-function lastPosition(roomId) {
-  const confirmed = (state.messages[roomId] || []).filter((m) => m.position);
-  return confirmed.length ? confirmed[confirmed.length - 1].position : 0;
+// Read receipts: what the person has had on screen is read, what reached the device
+// delivered. The message list says how far down the person has seen (the highest
+// position of a message that was in view); only that, and only while the tab is
+// visible, is marked read, never what is still further down, off screen.
+const seen = new Map(); // room id → the highest position that has been in view
+
+let seenTimer = null;
+const SEEN_WINDOW = 200; // ms: scrolling sends one receipt per pause, not one per frame
+
+// Called by the list while it renders or scrolls: the receipt goes a moment later, out of
+// the render (which it changes: the unread badge).
+export function sawUpTo(roomId, position) {
+  if (!position || position <= (seen.get(roomId) || 0)) return;
+  if (document.visibilityState !== "visible") return;
+  seen.set(roomId, position);
+  seenTimer ??= setTimeout(() => {
+    seenTimer = null;
+    if (state.current) markRead(state.current);
+  }, SEEN_WINDOW);
+}
+
+export function markRead(roomId) {
+  if (roomId !== state.current || document.visibilityState !== "visible") return;
+  const upTo = seen.get(roomId) || 0;
+  const room = state.rooms.find((r) => r.id === roomId);
+  if (!upTo || !room || (room.read_up_to || 0) >= upTo) return;
+  room.read_up_to = upTo;
+  room.unread = (state.messages[roomId] || []).filter(
+    (m) => m.position > upTo && m.sender_id !== state.me.id,
+  ).length;
+  sendReceipt(roomId, { read_up_to: upTo });
+  update({});
+  keepSnapshot();
 }
 
 export function sendReceipt(roomId, markers) {

@@ -3,6 +3,7 @@ import { state, update, emit } from "../core/state.js";
 import { api, whenUnauthorised } from "../core/api.js";
 import { t } from "../core/i18n.js";
 import * as outbox from "./outbox.js";
+import * as snapshot from "./snapshot.js";
 import { connect, disconnect } from "./socket.js";
 import { restoreOutbox, resetMessages } from "./messages.js";
 
@@ -58,6 +59,7 @@ export async function submitAuth(event) {
 
 export async function signOut() {
   if (state.me) await outbox.clear(state.me.id).catch(() => {});
+  if (state.me) await snapshot.forget(state.me.id);
   try {
     await api("DELETE", "/sessions/current");
   } catch {
@@ -72,10 +74,13 @@ export async function signOutEverywhere() {
   const me = state.me;
   await api("DELETE", "/sessions");
   if (me) await outbox.clear(me.id).catch(() => {});
+  if (me) await snapshot.forget(me.id);
   if (state.token) signedOut(); // unless the socket's 4401 signed out first
 }
 
 export function signedOut() {
+  // Also when the session ended while the app was closed (no one is signed in yet).
+  snapshot.forget(state.me?.id || knownMe()?.id);
   localStorage.removeItem(TOKEN_KEY);
   localStorage.removeItem(ME_KEY);
   if (state.me) localStorage.removeItem(POSITION_KEY + state.me.id);
@@ -98,7 +103,9 @@ export function startChat(me) {
     me, screen: "chat", authError: null, users: { ...state.users, [me.id]: me },
     position: kept > 0 ? kept : null, current: sessionStorage.getItem(ROOM_KEY),
   });
-  restoreOutbox(id);
+  // The last state first (shown before the network answers), then what waits to be sent.
+  snapshot.forgetOthers(id);
+  snapshot.restore(id).finally(() => restoreOutbox(id));
   connect();
   emit("signedIn", me);
 }
@@ -111,8 +118,16 @@ export async function resume() {
   } catch (error) {
     // A 401 signed us out already. Without a network, open as who was signed in: the
     // socket keeps trying and the header says the app is offline.
-    const known = localStorage.getItem(ME_KEY);
-    if (error.status === 0 && known) startChat(JSON.parse(known));
+    const known = knownMe();
+    if (error.status === 0 && known) startChat(known);
+  }
+}
+
+function knownMe() {
+  try {
+    return JSON.parse(localStorage.getItem(ME_KEY));
+  } catch {
+    return null;
   }
 }
 

@@ -10,6 +10,7 @@ import {
   submitMessage, retry, editFailed, loadOlder, historyOf, takeOwnSend, replyingTo, startReply,
   cancelReply, saveEdit, deleteMessage, toggleReaction, nameOf, typed, typingIn, presenceOf,
 } from "../chat/messages.js";
+import { isLoaded, sawUpTo } from "../chat/rooms.js";
 
 export const REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"];
 
@@ -125,11 +126,13 @@ export class MessageList extends Component {
     this.roomId = null;
     this.list = createRef(); // Preact 11 has no this.base: the <ol> is reached through its ref
     this.onScroll = this.onScroll.bind(this);
+    this.noteSeen = this.noteSeen.bind(this);
   }
 
   // A room just opened: where its unread messages start, read before opening marks them.
   opened(room) {
     this.roomId = room.id;
+    this.loaded = isLoaded(room.id);
     this.readMark = room.unread > 0 ? room.read_up_to || 0 : null;
     this.placed = false;
     this.pages = 0;
@@ -151,6 +154,25 @@ export class MessageList extends Component {
 
   componentDidMount() {
     this.place();
+    document.addEventListener("visibilitychange", this.noteSeen);
+  }
+
+  componentWillUnmount() {
+    document.removeEventListener("visibilitychange", this.noteSeen);
+  }
+
+  // Read receipts follow what is on screen: the newest stored message whose top is in
+  // the list's view (rooms.js marks read only while the tab is visible).
+  noteSeen() {
+    const el = this.list.current;
+    if (!el || !this.placed) return;
+    const view = el.getBoundingClientRect();
+    let highest = 0;
+    for (const bubble of el.querySelectorAll(".bubble[data-position]")) {
+      const top = bubble.getBoundingClientRect().top;
+      if (top >= view.top && top < view.bottom) highest = Math.max(highest, Number(bubble.dataset.position));
+    }
+    sawUpTo(this.props.room.id, highest);
   }
 
   componentDidUpdate(_previous, _state, before) {
@@ -161,7 +183,7 @@ export class MessageList extends Component {
     if (before.atBottom || ownSend) {
       el.scrollTop = el.scrollHeight;
       if (this.state.unseen) this.setState({ unseen: false });
-      return;
+      return this.noteSeen();
     }
     const last = this.props.messages.at(-1);
     if (last && last.id !== before.last && last.sender_id !== state.me.id && !this.state.unseen) {
@@ -173,6 +195,7 @@ export class MessageList extends Component {
       const anchor = el.querySelector(`[data-message-id="${CSS.escape(before.anchor.id)}"]`);
       if (anchor) el.scrollTop += anchor.offsetTop - before.anchor.top;
     }
+    this.noteSeen();
   }
 
   // The first time a room's messages are there: at the first unread, else at the end.
@@ -200,6 +223,7 @@ export class MessageList extends Component {
     this.placed = true;
     const divider = el.querySelector(".unread-divider");
     el.scrollTop = divider ? divider.offsetTop - NEAR / 2 : el.scrollHeight;
+    this.noteSeen();
     // A chat shorter than the screen cannot be scrolled up: ask once whether there is more.
     if (el.scrollHeight <= el.clientHeight) loadOlder(this.props.room.id);
   }
@@ -208,6 +232,7 @@ export class MessageList extends Component {
     const el = this.list.current;
     if (this.placed && el.scrollTop < NEAR * 2) loadOlder(this.props.room.id);
     if (this.state.unseen && el.scrollHeight - el.scrollTop - el.clientHeight < NEAR) this.setState({ unseen: false });
+    this.noteSeen();
   }
 
   toLatest() {
@@ -218,6 +243,12 @@ export class MessageList extends Component {
 
   render({ s, room, messages }) {
     if (room.id !== this.roomId) this.opened(room);
+    else if (!this.loaded && isLoaded(room.id)) {
+      // What was shown first was only the kept state: if the server now says there are
+      // unread messages, the list goes to the first of them; else it stays where it is.
+      this.loaded = true;
+      if (this.readMark == null && room.unread > 0) this.opened(room);
+    }
     const known = historyOf(room.id);
     const firstUnread = this.readMark == null
       ? null
@@ -291,6 +322,7 @@ function Bubble({ s, room, m, messages }) {
   return html`
     <li class=${`bubble ${mine ? "mine" : "theirs"} ${m.pending ? "pending" : ""} ${m.failed ? "failed" : ""} ${m.deleted ? "deleted" : ""}`}
       data-testid="message" data-client-msg-id=${m.client_msg_id} data-message-id=${stored ? m.id : undefined}
+      data-position=${stored ? m.position : undefined}
       data-status=${status}>
       ${room.kind !== "direct" && !mine && html`<span class="sender">${nameOf(m.sender_id)}</span>`}
       ${m.reply_to && !m.deleted && html`<${Quote} s=${s} id=${m.reply_to} messages=${messages} />`}
