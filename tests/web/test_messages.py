@@ -69,12 +69,13 @@ async def test_f2_earlier_history_loads_as_you_scroll_up_and_keeps_your_place(
     http, room_id = await the_room(server, ani)
     texts = [f"pesan {i}" for i in range(1, 151)]
     await post_messages(http, room_id, texts)
-    await expect(message(budi, "pesan 150")).to_be_visible()
+    # 150 live messages take a while to render on a busy machine: this waits, not measures.
+    await expect(message(budi, "pesan 150")).to_be_visible(timeout=60_000)
     # Budi has read them all (his receipt reached Ani) before he reloads.
     last = ani.get_by_test_id("message").filter(
         has=ani.locator(".body", has_text=re.compile("^pesan 150$"))
     )
-    await expect(last).to_have_attribute("data-status", "read")
+    await expect(last).to_have_attribute("data-status", "read", timeout=60_000)
 
     # Opened again, with nothing unread: the newest page, at its end.
     await budi.reload()
