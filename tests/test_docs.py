@@ -25,7 +25,8 @@ def _chosen_by_the_client(text: str, match: re.Match[str]) -> bool:
     the client sends, which is whatever the client chose."""
     line = text[text.rfind("\n", 0, match.start()) + 1 : match.start()]
     return match.group(2).startswith("<") or (
-        match.group(1) == "id" and any(f'"type": "{t}"' in line for t in ("send", "ping", "presence"))
+        match.group(1) == "id"
+        and any(f'"type": "{t}"' in line for t in ("send", "ping", "presence"))
     )
 
 
