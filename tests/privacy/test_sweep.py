@@ -160,10 +160,12 @@ async def test_r5_privacy_sweep_command_runs_the_sweep_once_and_dry_run_deletes_
         evidence = await runs(server)
         assert evidence[-1]["rules"]["throttle"]["removed"]["login_failures"] == 2
         # By the wall clock the server's own entries are a year old, past the log period:
-        # the run pruned them (R5), all but the newest (the chain goes on from it), which
-        # is the evidence of the server's last run.
+        # the run pruned them (R5), all but the newest (the chain goes on from it). The
+        # server goes on working meanwhile, so which entry was the newest is not fixed;
+        # what is: the chain still verifies, and the command's run is its last evidence.
         assert evidence[-1]["rules"]["audit-log"]["removed"]["audit_log"] >= 1
-        assert len(evidence) == 2
+        assert evidence[-1]["dry_run"] is False and len(evidence) <= 2
+        assert (await server.services.audit.verify(server.services.db)).ok
     finally:
         await server.shutdown()
 
