@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from obrolan.db.migrate import upgrade_sync
+from tests.support.outbound import SmsGatewayStandIn, SmtpServer
 from tests.support.server import (
     RunningServer,
     create_postgres_database,
@@ -100,3 +101,25 @@ async def redis_url() -> str:
     finally:
         await client.aclose()
     return REDIS_URL
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[SmtpServer]:
+    """A real local SMTP server that keeps what obrolan mails."""
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def sms_gateway() -> AsyncIterator[SmsGatewayStandIn]:
+    """The SMS gateway's named stand-in: a real HTTP server that keeps what it is sent."""
+    gateway = SmsGatewayStandIn()
+    await gateway.start()
+    try:
+        yield gateway
+    finally:
+        await gateway.stop()

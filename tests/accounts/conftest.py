@@ -118,26 +118,6 @@ def count_argon2(server: RunningServer) -> Argon2Calls:
 SMS_SECRET = "rahasia-gerbang-sms"
 
 
-@pytest.fixture
-async def smtp() -> AsyncIterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-async def sms_gateway() -> AsyncIterator[SmsGatewayStandIn]:
-    gateway = SmsGatewayStandIn()
-    await gateway.start()
-    try:
-        yield gateway
-    finally:
-        await gateway.stop()
-
-
 def outbound_settings(smtp: SmtpServer, sms: SmsGatewayStandIn) -> dict[str, Any]:
     """Settings that send mail to the local SMTP server and SMS to the gateway stand-in."""
     return {

@@ -30,16 +30,6 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def smtp() -> AsyncIterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def exports_failing(privacy_server: RunningServer) -> None:
     """Export jobs fail (and are retried) instead of building: a stand-in for an export
     that cannot finish, so an access request stays open while a test watches its

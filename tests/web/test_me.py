@@ -47,26 +47,6 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def smtp() -> AsyncIterator[SmtpServer]:
-    mail = SmtpServer()
-    mail.start()
-    try:
-        yield mail
-    finally:
-        mail.stop()
-
-
-@pytest.fixture
-async def sms_gateway() -> AsyncIterator[SmsGatewayStandIn]:
-    gateway = SmsGatewayStandIn()
-    await gateway.start()
-    try:
-        yield gateway
-    finally:
-        await gateway.stop()
-
-
-@pytest.fixture
 async def me_server(
     database_url: str,
     tmp_path: Path,

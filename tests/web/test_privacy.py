@@ -34,16 +34,6 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def smtp() -> AsyncIterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 async def app(
     database_url: str, tmp_path: Path, clock: FakeClock, smtp: SmtpServer
 ) -> AsyncIterator[RunningServer]:
