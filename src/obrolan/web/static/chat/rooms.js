@@ -300,7 +300,10 @@ export async function openRoom(roomId) {
   sessionStorage.setItem(ROOM_KEY, roomId);
   // Events that arrive while the history loads are kept, and merged with it.
   state.messages[roomId] ||= [];
-  update({ current: roomId, screen: "chat", infoOpen: false });
+  // Opening the room already open (after a reload, once the rooms are fetched) refreshes
+  // its history and leaves the details panel as the person left it.
+  const infoOpen = roomId === state.current && state.infoOpen;
+  update({ current: roomId, screen: "chat", infoOpen });
   const { messages } = await api("GET", `/rooms/${roomId}/messages?limit=100`);
   // Merged by id with what the socket delivered meanwhile (and what was kept from last
   // time): nothing twice, nothing lost.
