@@ -170,6 +170,19 @@ class Settings(BaseSettings):
     # R7: how often the audit log's head (seq and hash) is written to the log output, as
     # evidence kept outside the database that a cut-short table cannot match.
     audit_checkpoint_seconds: int = Field(default=3600, ge=60)
+    # -- business messaging (docs/business-api.md) --
+    # R2: business messages and their media are deleted this many days after delivery.
+    business_message_days: int = Field(default=30, ge=1)
+    # The customer-service window (item 6): free-form messages this long after the
+    # person's last message; templates at any time.
+    business_window_hours: int = Field(default=24, ge=1)
+    # A webhook that keeps failing is retried with back-off for this long, then given up.
+    business_webhook_retry_days: int = Field(default=7, ge=1)
+    # How long a webhook POST may take before it counts as failed.
+    business_webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # The URL this server is reached at, for absolute media URLs in Cloud API answers
+    # (empty: taken from each request).
+    public_url: str = ""
     # Rows the retention sweep deletes per transaction: each batch holds the write lock,
     # so a send arriving meanwhile waits for one batch, never for the whole sweep.
     retention_batch_rows: int = Field(default=500, ge=1, le=100_000)

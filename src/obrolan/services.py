@@ -9,6 +9,8 @@ from datetime import timedelta
 from obrolan.accounts.keys import DataKeys
 from obrolan.accounts.service import AccountsService
 from obrolan.admin import AdminService
+from obrolan.business.service import BusinessService
+from obrolan.business.webhooks import WebhookOutbox
 from obrolan.chat.service import ChatService
 from obrolan.clock import Clock
 from obrolan.config import Settings
@@ -60,6 +62,8 @@ class Services:
     privacy_requests: PrivacyRequests
     erasure: Erasure
     my_data: MyDataView
+    business: BusinessService
+    webhooks: WebhookOutbox
 
     async def start(self) -> None:
         await self.stream.raise_floor()
@@ -133,6 +137,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     exports = ExportService(settings, db, stream, data_keys, audit, clock, privacy_requests)
     exports.register(job_worker)
     my_data = MyDataView(accounts, privacy_requests, audit)
+    business = BusinessService(settings, db, stream, data_keys, accounts, clock)
+    webhooks = WebhookOutbox(data_keys, jobs)
     return Services(
         settings,
         clock,
@@ -159,6 +165,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         privacy_requests,
         erasure,
         my_data,
+        business,
+        webhooks,
     )
 
 

@@ -176,6 +176,20 @@ class AccountsService:
             else None,
         )
 
+    async def create_service_account(self, username: str, display_name: str) -> str:
+        """An account that speaks for a service (a business's number) in people's chats.
+
+        Its password is random and shown to nobody, so no one can sign in with it.
+        """
+        fields = NewAccount(
+            normalise_username(username),
+            secrets.token_urlsafe(32),
+            normalise_display_name(display_name),
+            None,
+            None,
+        )
+        return (await self._create(fields, is_admin=False)).id
+
     async def _create(self, fields: NewAccount, *, is_admin: bool) -> Account:
         """Personal fields are sealed under the person's new data key (R6).
 

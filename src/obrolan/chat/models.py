@@ -17,7 +17,7 @@ from sqlalchemy import (
 
 from obrolan.db import Position, UTCDateTime, data, metadata, system
 
-ROOM_KINDS = ("direct", "group", "private", "public")
+ROOM_KINDS = ("direct", "group", "private", "public", "business")
 
 rooms = Table(
     "rooms",

@@ -12,6 +12,13 @@ class Kind(StrEnum):
     GROUP = "group"  # invite only; any member may add people
     PRIVATE = "private"  # invite only; only admins invite
     PUBLIC = "public"  # listed and searchable; anyone may join
+    # A person and a business's number (obrolan.business): two members, like a direct chat.
+    BUSINESS = "business"
+
+
+def is_two_person(kind: Kind) -> bool:
+    """Direct and business chats: exactly two people, nobody invited, left or removed."""
+    return kind is Kind.DIRECT or kind is Kind.BUSINESS
 
 
 class Role(StrEnum):
@@ -42,7 +49,7 @@ def is_admin(role: Role) -> bool:
 
 
 def may_invite(kind: Kind, actor: Role) -> bool:
-    if kind is Kind.DIRECT:
+    if is_two_person(kind):
         return False
     if kind is Kind.PRIVATE:
         return is_admin(actor)
@@ -66,7 +73,7 @@ def may_set_role(actor: Role, target_current: Role, new_role: Role) -> bool:
 
 
 def may_update_room(kind: Kind, actor: Role) -> bool:
-    return kind is not Kind.DIRECT and is_admin(actor)
+    return not is_two_person(kind) and is_admin(actor)
 
 
 def may_delete_message(actor_id: str, sender_id: str, actor_role: Role) -> bool:

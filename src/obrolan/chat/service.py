@@ -27,6 +27,7 @@ from obrolan.chat.rules import (
     dm_status,
     hides_existence,
     is_admin,
+    is_two_person,
     may_delete_message,
     may_invite,
     may_join_uninvited,
@@ -90,6 +91,8 @@ class ChatService:
         """A group, private or public room; `member_ids` join a group, are invited elsewhere."""
         if kind is Kind.DIRECT:
             raise Invalid("open direct chats with POST /rooms/direct", field="kind")
+        if kind is Kind.BUSINESS:
+            raise Invalid("a business chat is opened by the business's message", field="kind")
         if kind is not Kind.GROUP and not name:
             raise Invalid("private and public rooms need a name", field="name")
         others = [m for m in dict.fromkeys(member_ids) if m != actor]
@@ -283,7 +286,7 @@ class ChatService:
             me = await store.get_membership(tx.conn, room_id, actor)
             if room is None or me is None or me.state not in (State.JOIN, State.INVITE):
                 raise NotFound("room not found, or you are not in it")
-            if room.kind is Kind.DIRECT:
+            if is_two_person(room.kind):
                 raise Invalid("a direct chat cannot be left; block the person instead")
             await self._change_memberships(tx, room, [(actor, State.LEAVE, me.role)], by=actor)
 
@@ -312,7 +315,7 @@ class ChatService:
             room, me = await self._member_room(tx.conn, actor, room_id)
             target = await store.get_membership(tx.conn, room_id, user_id)
             target_role = target.role if target is not None else Role.MEMBER
-            if room.kind is Kind.DIRECT or not may_remove(me.role, target_role):
+            if is_two_person(room.kind) or not may_remove(me.role, target_role):
                 raise Forbidden("you may not remove this person")
             if not ban and (target is None or target.state not in (State.JOIN, State.INVITE)):
                 raise NotFound("this person is not in the room", field="user_id")
@@ -357,7 +360,7 @@ class ChatService:
             room, _ = await self._member_room(conn, actor, room_id)
             page = await self.room_page(conn, room_id, before=before, after=after, limit=limit)
             other = None
-            if room.kind is Kind.DIRECT:
+            if is_two_person(room.kind):
                 # A pending or declined recipient shows as "sent" to the sender, as
                 # any recipient who has not received the message yet (R18).
                 states = [State.JOIN, State.REQUEST, State.DECLINED]

@@ -353,7 +353,9 @@ def _senders_rooms_query(dialect: str) -> Select[Any]:
         select(
             rooms,
             me,
-            and_(rooms.c.kind == Kind.DIRECT.value, blocked).label("blocked"),
+            and_(rooms.c.kind.in_((Kind.DIRECT.value, Kind.BUSINESS.value)), blocked).label(
+                "blocked"
+            ),
             users.c.restricted_at.is_not(None).label("restricted"),
         )
         .select_from(wanted)

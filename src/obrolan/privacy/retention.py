@@ -113,6 +113,24 @@ def retention_rules(settings: Settings) -> dict[str, RetentionRule]:
             "R5",
         ),
         RetentionRule(
+            "business-messages",
+            f"a business message: {settings.business_message_days} days after it was"
+            " delivered (or failed), then deleted with its content",
+            "R2",
+        ),
+        RetentionRule(
+            "business-opt-in",
+            "while the person stays opted in to the business; withdrawn, as evidence for"
+            f" {log_days}",
+            "R16",
+        ),
+        RetentionRule(
+            "webhook-log",
+            f"a business's webhook deliveries: {log_days}; the bodies, which hold message"
+            f" content, only {settings.business_message_days} days",
+            "R2",
+        ),
+        RetentionRule(
             "export",
             f"a finished data export: {settings.privacy_export_hours} hours after it was"
             " built, then deleted",
