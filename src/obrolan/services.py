@@ -9,6 +9,7 @@ from datetime import timedelta
 from obrolan.accounts.keys import DataKeys
 from obrolan.accounts.service import AccountsService
 from obrolan.admin import AdminService
+from obrolan.business.objects import GraphObjects
 from obrolan.business.service import BusinessService
 from obrolan.business.webhooks import WebhookOutbox
 from obrolan.chat.service import ChatService
@@ -64,6 +65,7 @@ class Services:
     my_data: MyDataView
     business: BusinessService
     webhooks: WebhookOutbox
+    graph_objects: GraphObjects
 
     async def start(self) -> None:
         await self.stream.raise_floor()
@@ -139,6 +141,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     my_data = MyDataView(accounts, privacy_requests, audit)
     business = BusinessService(settings, db, stream, data_keys, accounts, clock)
     webhooks = WebhookOutbox(data_keys, jobs)
+    graph_objects = GraphObjects()
     return Services(
         settings,
         clock,
@@ -167,6 +170,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         my_data,
         business,
         webhooks,
+        graph_objects,
     )
 
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.convertors import Convertor, register_url_convertor
 
 from obrolan.api.deps import ServicesDep
-from obrolan.business.graph import GraphRoute, invalid_token, parameter_value
+from obrolan.business.graph import GraphRoute, invalid_token, parameter_value, unknown_object
 from obrolan.business.service import BusinessPrincipal
 from obrolan.business.store import PROFILE_FIELDS, BusinessRow
 
@@ -130,3 +130,33 @@ async def json_object(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise parameter_value("the body is a JSON object")
     return body
+
+
+# -- objects by id: media, templates (objects.py) ------------------------------------------
+# Registered last in the app, so that `/{id}/edge` routes above and elsewhere match first.
+object_router = APIRouter(route_class=GraphRoute, tags=["cloud api"])
+
+
+@object_router.get(V + "/{object_id}")
+async def get_object(object_id: str, principal: BusinessDep, services: ServicesDep) -> Any:
+    found = await services.graph_objects.read(principal, object_id)
+    if found is None:
+        raise unknown_object(object_id)
+    return found
+
+
+@object_router.post(V + "/{object_id}")
+async def edit_object(
+    object_id: str, request: Request, principal: BusinessDep, services: ServicesDep
+) -> Any:
+    done = await services.graph_objects.edit(principal, object_id, await json_object(request))
+    if done is None:
+        raise unknown_object(object_id)
+    return done
+
+
+@object_router.delete(V + "/{object_id}")
+async def delete_object(object_id: str, principal: BusinessDep, services: ServicesDep) -> Any:
+    if not await services.graph_objects.delete(principal, object_id):
+        raise unknown_object(object_id)
+    return {"success": True}
