@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from obrolan.clock import FakeClock
@@ -108,3 +109,51 @@ async def make_business(
         owner,
         server.http(secret),
     )
+
+
+async def queued_events(server: RunningServer, business_id: str) -> list[dict[str, Any]]:
+    """The webhook events queued for a business, oldest first, as their POST bodies."""
+    from sqlalchemy import select
+
+    from obrolan.business.models import business_webhook_events
+    from obrolan.business.webhooks import body_aad
+    from obrolan.crypto import open_sealed
+
+    services = server.services
+    key = await services.data_keys.get(business_id)
+    async with services.db.read() as conn:
+        rows = (
+            await conn.execute(
+                select(business_webhook_events)
+                .where(business_webhook_events.c.business_id == business_id)
+                .order_by(business_webhook_events.c.id)
+            )
+        ).all()
+    return [orjson.loads(open_sealed(key, r.body_enc, body_aad(r.id))) for r in rows]
+
+
+def values(events: list[dict[str, Any]], field: str = "messages") -> list[dict[str, Any]]:
+    return [
+        change["value"]
+        for event in events
+        for entry in event["entry"]
+        for change in entry["changes"]
+        if change["field"] == field
+    ]
+
+
+def statuses(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(wamid, status) of every status event, in order."""
+    return [(s["id"], s["status"]) for v in values(events) for s in v.get("statuses", [])]
+
+
+def inbound(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [m for v in values(events) for m in v.get("messages", [])]
+
+
+async def opt_in(business: Business, phone: str, text: str = "Saya mau kabar promo") -> None:
+    recorded = await business.graph.post(
+        f"{GRAPH}/{business.id}/opt_ins",
+        json={"phone": phone, "source": "web_form", "shown_text": text, "reference": "form-7"},
+    )
+    assert recorded.status_code == 200, recorded.text

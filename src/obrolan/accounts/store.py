@@ -132,6 +132,18 @@ async def user_by_verified_address(
     return _user(row) if row else None
 
 
+async def phone_index_of(conn: AsyncConnection, user_id: str) -> bytes | None:
+    """The blind index of the person's verified phone number, if they verified one."""
+    value = (
+        await conn.execute(
+            select(users.c.phone_index).where(
+                users.c.id == user_id, users.c.phone_verified_at.is_not(None)
+            )
+        )
+    ).scalar()
+    return bytes(value) if value is not None else None
+
+
 async def release_address(
     conn: AsyncConnection, channel: Channel, index: bytes, keep_user_id: str
 ) -> None:

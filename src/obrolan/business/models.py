@@ -257,10 +257,11 @@ business_messages = Table(
     ),
     Column("direction", String(3), nullable=False, info=system("business-messages")),  # in|out
     Column("type", String(16), nullable=False, info=system("business-messages")),
+    # No foreign key: the row is written in the chat's batch before its messages are
+    # (obrolan.chat.watchers), and outlives a message deleted in the chat until R2's sweep.
     Column(
         "chat_message_id",
         String(26),
-        ForeignKey("messages.id", ondelete="SET NULL"),
         nullable=True,
         unique=True,
         info=system("business-messages"),
@@ -271,6 +272,8 @@ business_messages = Table(
     Column("template_id", String(26), nullable=True, info=system("business-messages")),
     Column("category", String(16), nullable=True, info=system("business-messages")),
     Column("callback_data", String(512), nullable=True, info=system("business-messages")),
+    # The buttons or rows a person may answer with (JSON), to read their answer back.
+    Column("options", Text, nullable=True, info=system("business-messages")),
     Column("created_at", UTCDateTime, nullable=False, info=system("business-messages")),
     Column("sent_at", UTCDateTime, nullable=True, info=system("business-messages")),
     Column("delivered_at", UTCDateTime, nullable=True, info=system("business-messages")),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -194,6 +194,22 @@ async def number_by_user(conn: AsyncConnection, user_id: str) -> NumberRow | Non
         await conn.execute(select(business_numbers).where(business_numbers.c.user_id == user_id))
     ).first()
     return _number(row) if row else None
+
+
+async def number_by_digits(conn: AsyncConnection, digits: str) -> NumberRow | None:
+    row = (
+        await conn.execute(
+            select(business_numbers).where(business_numbers.c.display_phone_number == digits)
+        )
+    ).first()
+    return _number(row) if row else None
+
+
+async def numbers_by_ids(conn: AsyncConnection, number_ids: Iterable[str]) -> dict[str, NumberRow]:
+    rows = await conn.execute(
+        select(business_numbers).where(business_numbers.c.id.in_(set(number_ids)))
+    )
+    return {r.id: _number(r) for r in rows}
 
 
 async def numbers_of(conn: AsyncConnection, business_id: str) -> list[NumberRow]:

@@ -37,6 +37,7 @@ from obrolan.chat.rules import (
 )
 from obrolan.chat.store import MembershipRow, RoomRow
 from obrolan.chat.views import gone_message_view, message_aad, message_views, room_view
+from obrolan.chat.watchers import RoomWatcher
 from obrolan.chat.writer import MessageWriter, SendResult
 from obrolan.clock import Clock
 from obrolan.config import Settings
@@ -77,6 +78,10 @@ class ChatService:
         self.writer = MessageWriter(stream, data_keys, clock, metrics)
         self.requests = MessageRequests(stream, data_keys)
         stream.register_hydrator("message.", self._hydrate_message_events)
+
+    def watch(self, kind: Kind, watcher: RoomWatcher) -> None:
+        """Tell `watcher` of messages, receipts and reactions in rooms of `kind`."""
+        self.writer.watchers[kind] = watcher
 
     async def start(self) -> None:
         self.writer.start()
@@ -440,7 +445,7 @@ class ChatService:
             row = await store.get_message(tx.conn, message_id)
             if row is None:
                 raise NotFound("message not found")
-            await self._member_room(tx.conn, actor, row.room_id)
+            room, _ = await self._member_room(tx.conn, actor, row.room_id)
             if row.deleted_at is not None:
                 raise Conflict("the message was deleted")
             if add:
@@ -451,6 +456,9 @@ class ChatService:
                 kind = "reaction.added" if add else "reaction.removed"
                 data = {"message_id": message_id, "user_id": actor, "emoji": emoji}
                 tx.append(NewEvent(kind, row.room_id, actor, data, message_id=message_id))
+                watcher = self.writer.watchers.get(room.kind)
+                if watcher is not None:
+                    await watcher.reaction(tx, room, message_id, actor, emoji, added=add)
 
     # -- receipts ----------------------------------------------------------------------
     async def mark(
@@ -458,7 +466,7 @@ class ChatService:
     ) -> dict[str, int]:
         """Move my delivered/read markers forward (never back); read implies delivered."""
         async with self.stream.transaction() as tx:
-            _, me = await self._member_room(tx.conn, actor, room_id)
+            room, me = await self._member_room(tx.conn, actor, room_id)
             newest = await store.last_position(tx.conn, room_id)
             read = max(me.read_up_to, min(read_up_to or 0, newest))
             delivered = max(me.delivered_up_to, min(delivered_up_to or 0, newest), read)
@@ -466,6 +474,9 @@ class ChatService:
                 await store.set_receipts(tx.conn, room_id, actor, delivered, read)
                 data = {"user_id": actor, "delivered_up_to": delivered, "read_up_to": read}
                 tx.append(NewEvent("receipt", room_id, actor, data))
+                watcher = self.writer.watchers.get(room.kind)
+                if watcher is not None:
+                    await watcher.receipt(tx, room, actor, delivered, read)
         return {"delivered_up_to": delivered, "read_up_to": read}
 
     # -- blocks (R18) ------------------------------------------------------------------

@@ -16,8 +16,10 @@ from typing import Any
 
 from obrolan.accounts.keys import DataKeys, seal_text
 from obrolan.chat import store
-from obrolan.chat.rules import repeats_message
+from obrolan.chat.rules import Kind, repeats_message
+from obrolan.chat.store import RoomRow
 from obrolan.chat.views import message_aad, message_view, message_views
+from obrolan.chat.watchers import RoomWatcher, WatchedMessage
 from obrolan.clock import Clock
 from obrolan.errors import Conflict, Forbidden, Invalid, NotFound, ObrolanError
 from obrolan.ids import new_id
@@ -60,6 +62,8 @@ class MessageWriter:
         self.metrics = metrics
         self._queue: asyncio.Queue[SendRequest | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        # Kinds of room another domain watches (ChatService.watch).
+        self.watchers: dict[Kind, RoomWatcher] = {}
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="obrolan-message-writer")
@@ -114,9 +118,9 @@ class MessageWriter:
     async def _write(self, batch: list[SendRequest]) -> None:
         results: dict[int, SendResult | ObrolanError] = {}
         async with self.stream.transaction() as tx:
-            accepted, repeats = await self._check(tx, batch, results)
+            accepted, repeats, watched = await self._check(tx, batch, results)
             if accepted:
-                await self._store(tx, accepted, results)
+                await self._store(tx, accepted, results, watched)
         for i, first in repeats.items():
             outcome = results[first]
             results[i] = (
@@ -144,11 +148,12 @@ class MessageWriter:
         tx: Transaction,
         batch: list[SendRequest],
         results: dict[int, SendResult | ObrolanError],
-    ) -> tuple[list[tuple[int, SendRequest]], dict[int, int]]:
+    ) -> tuple[list[tuple[int, SendRequest]], dict[int, int], dict[str, RoomRow]]:
         """Authorise the batch and answer retries.
 
-        Returns the sends to store, and the sends repeated within this batch (a client
-        retrying before its first ack) with the index of the copy that is stored.
+        Returns the sends to store, the sends repeated within this batch (a client
+        retrying before its first ack) with the index of the copy that is stored, and
+        the batch's rooms of a watched kind.
         """
         conn = tx.conn
         rooms = await store.senders_rooms(conn, ((r.room_id, r.sender_id) for r in batch))
@@ -159,6 +164,7 @@ class MessageWriter:
             keys = await self.data_keys.get_many(row.sender_id for row in earlier.values())
             retried = dict(zip(earlier, message_views(list(earlier.values()), keys), strict=True))
         accepted: list[tuple[int, SendRequest]] = []
+        watched: dict[str, RoomRow] = {}
         first_in_batch: dict[tuple[str, str, str], int] = {}
         repeats: dict[int, int] = {}
         for i, r in enumerate(batch):
@@ -199,13 +205,16 @@ class MessageWriter:
                     continue
             first_in_batch[key] = i
             accepted.append((i, r))
-        return accepted, repeats
+            if found.room.kind in self.watchers:
+                watched[r.room_id] = found.room
+        return accepted, repeats, watched
 
     async def _store(
         self,
         tx: Transaction,
         accepted: list[tuple[int, SendRequest]],
         results: dict[int, SendResult | ObrolanError],
+        watched: dict[str, RoomRow],
     ) -> None:
         keys = await self.data_keys.get_many((r.sender_id for _, r in accepted))
         rows: list[dict[str, Any]] = []
@@ -239,6 +248,8 @@ class MessageWriter:
                 )
             )
         tx.append(*new_events)
+        if watched:
+            await self._tell_watchers(tx, accepted, rows, watched)
         # The last statements: on PostgreSQL every node's writer waits from here to the
         # commit (see Transaction.write_events), so the rows are ready before.
         positions = await tx.write_events()
@@ -248,6 +259,46 @@ class MessageWriter:
         await store.insert_messages(tx.conn, rows)
         for (i, _), event in zip(accepted, new_events, strict=True):
             results[i] = SendResult(event.data, duplicate=False)
+
+    async def _tell_watchers(
+        self,
+        tx: Transaction,
+        accepted: list[tuple[int, SendRequest]],
+        rows: list[dict[str, Any]],
+        watched: dict[str, RoomRow],
+    ) -> None:
+        by_kind: dict[Kind, list[WatchedMessage]] = {}
+        for (_, r), row in zip(accepted, rows, strict=True):
+            room = watched.get(r.room_id)
+            if room is not None:
+                by_kind.setdefault(room.kind, []).append(
+                    WatchedMessage(room, row["id"], r.sender_id, r.body, r.reply_to, tx.now)
+                )
+        for kind, sent in by_kind.items():
+            await self.watchers[kind].messages(tx, sent)
+
+    async def write_in(
+        self,
+        tx: Transaction,
+        sender_id: str,
+        room_id: str,
+        client_msg_id: str,
+        body: str,
+        reply_to: str | None = None,
+    ) -> dict[str, Any]:
+        """Store one message in the caller's transaction, whose authorisation the caller
+        did (a business's number writing to its own conversation). Its events are
+        written here, so this is the transaction's last event; the view has its position.
+        Watchers are not told: the caller is the one who would be."""
+        unused: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
+        request = SendRequest(
+            sender_id, room_id, client_msg_id, body, reply_to, self.clock.monotonic(), unused
+        )
+        results: dict[int, SendResult | ObrolanError] = {}
+        await self._store(tx, [(0, request)], results, {})
+        outcome = results[0]
+        assert isinstance(outcome, SendResult)
+        return outcome.message
 
 
 def _retry_key(r: SendRequest) -> tuple[str, str, str]:

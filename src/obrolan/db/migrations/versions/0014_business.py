@@ -280,17 +280,12 @@ def upgrade() -> None:
         sa.Column("template_id", sa.String(length=26), nullable=True),
         sa.Column("category", sa.String(length=16), nullable=True),
         sa.Column("callback_data", sa.String(length=512), nullable=True),
+        sa.Column("options", sa.Text(), nullable=True),
         sa.Column("created_at", obrolan.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", obrolan.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("delivered_at", obrolan.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("read_at", obrolan.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("failed_at", obrolan.db.base.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["chat_message_id"],
-            ["messages.id"],
-            name=op.f("fk_business_messages_chat_message_id_messages"),
-            ondelete="SET NULL",
-        ),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["business_conversations.id"],

@@ -1,0 +1,222 @@
+"""F9, R16: a business's messages reach people here as a chat; their replies, reactions,
+receipts and answers come back as Cloud API webhook events; opt-in and the window rule."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from obrolan.clock import FakeClock
+from tests.business.conftest import (
+    Business,
+    customer,
+    inbound,
+    make_business,
+    opt_in,
+    queued_events,
+    statuses,
+)
+from tests.support.factories import User
+from tests.support.outbound import SmsGatewayStandIn
+from tests.support.server import RunningServer
+
+PHONE = "+6281234500001"
+
+
+async def _until(check: Callable[[], Awaitable[Any]], timeout: float = 60.0) -> Any:
+    async with asyncio.timeout(timeout):
+        while not (found := await check()):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    return found
+
+
+async def _write(
+    person: User, room_id: str, body: str, reply_to: str | None = None
+) -> dict[str, Any]:
+    sent = await person.http.post(
+        f"/api/v1/rooms/{room_id}/messages",
+        json={"client_msg_id": f"c-{body[:20]}", "body": body, "reply_to": reply_to},
+    )
+    assert sent.status_code == 201, sent.text
+    message: dict[str, Any] = sent.json()
+    return message
+
+
+async def _history(person: User, room_id: str) -> list[dict[str, Any]]:
+    page = await person.http.get(f"/api/v1/rooms/{room_id}/messages")
+    assert page.status_code == 200, page.text
+    messages: list[dict[str, Any]] = page.json()["messages"]
+    return messages
+
+
+async def _chat_with(person: User, business: Business) -> str:
+    opened = await person.http.post(
+        "/api/v1/business-chats", json={"number": business.display_phone_number}
+    )
+    assert opened.status_code == 200, opened.text
+    room_id: str = opened.json()["room_id"]
+    return room_id
+
+
+async def test_r16_a_business_may_not_message_someone_who_never_opted_in(
+    business_server: RunningServer, sms_gateway: SmsGatewayStandIn
+) -> None:
+    business = await make_business(business_server)
+    await customer(business_server, sms_gateway, PHONE)
+    refused = await business.send({"to": PHONE[1:], "type": "text", "text": {"body": "Promo!"}})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == 131030
+    # Nothing was queued for anyone.
+    assert await queued_events(business_server, business.id) == []
+
+
+async def test_f9_a_conversation_the_person_starts_goes_both_ways(
+    business_server: RunningServer, sms_gateway: SmsGatewayStandIn, clock: FakeClock
+) -> None:
+    server = business_server
+    business = await make_business(server)
+    budi = await customer(server, sms_gateway, PHONE)
+    room_id = await _chat_with(budi, business)
+    rooms = (await budi.http.get("/api/v1/rooms")).json()["rooms"]
+    assert [(r["id"], r["kind"], r["name"]) for r in rooms] == [(room_id, "business", "Toko Sari")]
+
+    # Budi writes: the business hears it with his number, name and business-scoped id.
+    hello = await _write(budi, room_id, "Halo, apakah sepatu ukuran 42 ada?")
+    events = await _until(lambda: queued_events(server, business.id))
+    [message] = inbound(events)
+    assert message["from"] == PHONE[1:]
+    assert message["type"] == "text"
+    assert message["text"] == {"body": "Halo, apakah sepatu ukuran 42 ada?"}
+    value = events[0]["entry"][0]["changes"][0]["value"]
+    assert value["metadata"] == {
+        "display_phone_number": business.display_phone_number,
+        "phone_number_id": business.number_id,
+    }
+    [who] = value["contacts"]
+    assert who["wa_id"] == PHONE[1:] and who["profile"]["name"] == budi.username.title()
+    assert who["user_id"].startswith("ID.")
+    assert events[0]["entry"][0]["id"] == business.id
+
+    # Within 24 hours the business answers free-form, as a reply to his message.
+    answer = await business.send(
+        {
+            "to": PHONE[1:],
+            "type": "text",
+            "text": {"body": "Ada, kak!"},
+            "context": {"message_id": message["id"]},
+        }
+    )
+    assert answer.status_code == 200, answer.text
+    sent = answer.json()
+    assert sent["contacts"][0]["wa_id"] == PHONE[1:]
+    wamid = sent["messages"][0]["id"]
+    assert wamid.startswith("wamid.")
+    history = await _history(budi, room_id)
+    assert [m["body"] for m in history] == ["Halo, apakah sepatu ukuran 42 ada?", "Ada, kak!"]
+    assert history[1]["sender_id"] == business.number_user_id
+    assert history[1]["reply_to"] == hello["id"]
+
+    # His receipts become the statuses: sent, delivered, read, in order.
+    receipts = await budi.http.post(
+        f"/api/v1/rooms/{room_id}/receipts",
+        json={"delivered_up_to": history[1]["position"]},
+    )
+    assert receipts.status_code == 200
+    await budi.http.post(
+        f"/api/v1/rooms/{room_id}/receipts", json={"read_up_to": history[1]["position"]}
+    )
+    events = await queued_events(server, business.id)
+    assert statuses(events) == [(wamid, "sent"), (wamid, "delivered"), (wamid, "read")]
+    read = events[-1]["entry"][0]["changes"][0]["value"]
+    assert read["contacts"][0]["user_id"] == who["user_id"]
+    assert read["statuses"][0]["conversation"]["origin"] == {"type": "service"}
+
+    # The business marks his message read: his chat shows it read by the business.
+    marked = await business.send({"status": "read", "message_id": message["id"]})
+    assert marked.status_code == 200 and marked.json() == {"success": True}
+    members = (await budi.http.get(f"/api/v1/rooms/{room_id}/members")).json()["members"]
+    number = next(m for m in members if m["user_id"] == business.number_user_id)
+    assert number["read_up_to"] >= hello["position"]
+
+    # A reaction both ways.
+    reacted = await budi.http.put(f"/api/v1/messages/{history[1]['id']}/reactions/👍")
+    assert reacted.status_code == 204
+    events = await queued_events(server, business.id)
+    assert inbound(events)[-1]["reaction"] == {"message_id": wamid, "emoji": "👍"}
+    back = await business.send(
+        {
+            "to": PHONE[1:],
+            "type": "reaction",
+            "reaction": {"message_id": message["id"], "emoji": "❤️"},
+        }
+    )
+    assert back.status_code == 200
+    history = await _history(budi, room_id)
+    assert history[0]["reactions"] == {"❤️": [business.number_user_id]}
+
+
+async def test_f9_the_window_closes_24_hours_after_the_persons_last_message(
+    business_server: RunningServer, sms_gateway: SmsGatewayStandIn, clock: FakeClock
+) -> None:
+    server = business_server
+    business = await make_business(server)
+    budi = await customer(server, sms_gateway, PHONE)
+    room_id = await _chat_with(budi, business)
+    await _write(budi, room_id, "Halo")
+    await _until(lambda: queued_events(server, business.id))
+    clock.advance(25 * 3600)
+    late = await business.send({"to": PHONE[1:], "type": "text", "text": {"body": "Masih ada?"}})
+    # Not opted in and the window is closed: refused at once.
+    assert late.status_code == 400 and late.json()["error"]["code"] == 131030
+    await opt_in(business, PHONE)
+    # Opted in, but free-form outside the window: accepted, then reported failed (131047).
+    late = await business.send({"to": PHONE[1:], "type": "text", "text": {"body": "Masih ada?"}})
+    assert late.status_code == 200
+    wamid = late.json()["messages"][0]["id"]
+    events = await queued_events(server, business.id)
+    assert statuses(events)[-1] == (wamid, "failed")
+    failed = events[-1]["entry"][0]["changes"][0]["value"]["statuses"][0]
+    assert failed["errors"][0]["code"] == 131047
+    assert [m["body"] for m in await _history(budi, room_id)] == ["Halo"]
+    # Conversations show their window state.
+    listed = await business.owner.http.get(f"/api/v1/businesses/{business.id}/conversations")
+    [conversation] = listed.json()["conversations"]
+    assert conversation["window_open"] is False
+    # He writes again: the window opens again.
+    await _write(budi, room_id, "Masih, saya tunggu")
+    again = await business.send({"to": PHONE[1:], "type": "text", "text": {"body": "Siap"}})
+    assert again.status_code == 200
+    assert [m["body"] for m in await _history(budi, room_id)][-1] == "Siap"
+
+
+async def test_f9_a_number_nobody_here_verified_is_reported_undeliverable(
+    business_server: RunningServer,
+) -> None:
+    business = await make_business(business_server)
+    await opt_in(business, "+6281299990000")
+    sent = await business.send({"to": "6281299990000", "type": "text", "text": {"body": "Halo"}})
+    assert sent.status_code == 200
+    events = await queued_events(business_server, business.id)
+    failed = events[-1]["entry"][0]["changes"][0]["value"]["statuses"][0]
+    assert failed["status"] == "failed" and failed["errors"][0]["code"] == 131026
+    assert events[-1]["entry"][0]["changes"][0]["value"]["contacts"][0]["wa_id"] == "6281299990000"
+
+
+async def test_r16_people_see_and_withdraw_the_opt_ins_businesses_hold(
+    business_server: RunningServer, sms_gateway: SmsGatewayStandIn
+) -> None:
+    server = business_server
+    business = await make_business(server)
+    budi = await customer(server, sms_gateway, PHONE)
+    await opt_in(business, PHONE, text="Centang untuk menerima promo Toko Sari")
+    [held] = (await budi.http.get("/api/v1/me/business-opt-ins")).json()["opt_ins"]
+    assert held["business_name"] == "Toko Sari"
+    assert held["shown_text"] == "Centang untuk menerima promo Toko Sari"
+    assert held["source"] == "web_form" and held["reference"] == "form-7"
+    withdrawn = await budi.http.delete(f"/api/v1/me/business-opt-ins/{held['id']}")
+    assert withdrawn.status_code == 204
+    [held] = (await budi.http.get("/api/v1/me/business-opt-ins")).json()["opt_ins"]
+    assert held["withdrawn_at"] is not None
+    refused = await business.send({"to": PHONE[1:], "type": "text", "text": {"body": "Promo"}})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == 131030
