@@ -80,6 +80,9 @@ async def test_f9_a_conversation_the_person_starts_goes_both_ways(
     room_id = await _chat_with(budi, business)
     rooms = (await budi.http.get("/api/v1/rooms")).json()["rooms"]
     assert [(r["id"], r["kind"], r["name"]) for r in rooms] == [(room_id, "business", "Toko Sari")]
+    profile = (await budi.http.get(f"/api/v1/business-chats/{room_id}")).json()
+    assert profile["business"]["name"] == "Toko Sari" and profile["opt_in_id"] is None
+    assert profile["display_phone_number"] == business.display_phone_number
 
     # Budi writes: the business hears it with his number, name and business-scoped id.
     hello = await _write(budi, room_id, "Halo, apakah sepatu ukuran 42 ada?")
@@ -220,3 +223,135 @@ async def test_r16_people_see_and_withdraw_the_opt_ins_businesses_hold(
     assert held["withdrawn_at"] is not None
     refused = await business.send({"to": PHONE[1:], "type": "text", "text": {"body": "Promo"}})
     assert refused.status_code == 400 and refused.json()["error"]["code"] == 131030
+
+
+async def test_f9_buttons_lists_contacts_and_locations_and_the_answers_to_them(
+    business_server: RunningServer, sms_gateway: SmsGatewayStandIn
+) -> None:
+    server = business_server
+    business = await make_business(server)
+    budi = await customer(server, sms_gateway, PHONE)
+    room_id = await _chat_with(budi, business)
+    await _write(budi, room_id, "Mau pesan")
+    buttons = await business.send(
+        {
+            "to": PHONE[1:],
+            "type": "interactive",
+            "interactive": {
+                "type": "button",
+                "body": {"text": "Ambil di toko atau diantar?"},
+                "action": {
+                    "buttons": [
+                        {"type": "reply", "reply": {"id": "pickup", "title": "Ambil"}},
+                        {"type": "reply", "reply": {"id": "delivery", "title": "Diantar"}},
+                    ]
+                },
+            },
+        }
+    )
+    assert buttons.status_code == 200, buttons.text
+    listed = await business.send(
+        {
+            "to": PHONE[1:],
+            "type": "interactive",
+            "interactive": {
+                "type": "list",
+                "body": {"text": "Pilih ukuran"},
+                "action": {
+                    "button": "Ukuran",
+                    "sections": [
+                        {
+                            "title": "Sepatu",
+                            "rows": [{"id": "s42", "title": "42"}, {"id": "s43", "title": "43"}],
+                        }
+                    ],
+                },
+            },
+        }
+    )
+    assert listed.status_code == 200, listed.text
+    for extra in (
+        {
+            "type": "location",
+            "location": {"latitude": -7.79, "longitude": 110.36, "name": "Toko Sari"},
+        },
+        {
+            "type": "contacts",
+            "contacts": [
+                {"name": {"formatted_name": "Sari"}, "phones": [{"phone": "+6281100001111"}]}
+            ],
+        },
+    ):
+        assert (await business.send({"to": PHONE[1:], **extra})).status_code == 200
+    history = await _history(budi, room_id)
+    shown = [m["body"] for m in history]
+    assert shown[1] == "Ambil di toko atau diantar?\n[Ambil]  [Diantar]"
+    assert shown[2].startswith("Pilih ukuran\nUkuran:\n• 42")
+    assert "openstreetmap.org/?mlat=-7.79&mlon=110.36" in shown[3]
+    assert shown[4] == "👤 Sari, +6281100001111"
+    # Budi answers each by replying with an option's title.
+    await _write(budi, room_id, "Diantar", reply_to=history[1]["id"])
+    await _write(budi, room_id, "43", reply_to=history[2]["id"])
+    answers = inbound(await queued_events(server, business.id))[-2:]
+    assert answers[0]["type"] == "interactive"
+    assert answers[0]["interactive"] == {
+        "type": "button_reply",
+        "button_reply": {"id": "delivery", "title": "Diantar"},
+    }
+    assert answers[0]["context"]["id"] == buttons.json()["messages"][0]["id"]
+    assert answers[1]["interactive"] == {
+        "type": "list_reply",
+        "list_reply": {"id": "s43", "title": "43"},
+    }
+    # Bad bodies are refused with the Cloud API's codes, and nothing is sent.
+    four = [{"type": "reply", "reply": {"id": f"b{i}", "title": f"B{i}"}} for i in range(4)]
+    for bad, code in (
+        (
+            {
+                "type": "interactive",
+                "interactive": {
+                    "type": "button",
+                    "body": {"text": "x"},
+                    "action": {"buttons": four},
+                },
+            },
+            131009,
+        ),
+        ({"type": "text", "text": {}}, 131008),
+        ({"type": "telepathy"}, 131009),
+        ({"type": "text", "text": {"body": "x" * 4097}}, 131009),
+    ):
+        refused = await business.send({"to": PHONE[1:], **bad})
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == code, bad
+    assert len(await _history(budi, room_id)) == 7
+
+
+async def test_r16_stop_and_mulai_answered_in_the_persons_language(
+    business_server: RunningServer, sms_gateway: SmsGatewayStandIn
+) -> None:
+    server = business_server
+    business = await make_business(server, name="Toko Sari")
+    budi = await customer(server, sms_gateway, PHONE)
+    await opt_in(business, PHONE)
+    room_id = await _chat_with(budi, business)
+    await _write(budi, room_id, "BERHENTI")
+    confirmation = await _until(lambda: _replies(budi, room_id, business.number_user_id))
+    assert confirmation[-1] == (
+        "Anda tidak akan lagi menerima pesan pemasaran dari Toko Sari."
+        " Balas MULAI untuk menerimanya lagi."
+    )
+    [held] = (await budi.http.get("/api/v1/me/business-opt-ins")).json()["opt_ins"]
+    assert held["marketing_stopped_at"] is not None
+    # The business is told of the word itself, as any message.
+    assert inbound(await queued_events(server, business.id))[-1]["text"] == {"body": "BERHENTI"}
+    await _write(budi, room_id, "start")
+    await _until(lambda: _replies(budi, room_id, business.number_user_id, at_least=2))
+    replies = await _replies(budi, room_id, business.number_user_id)
+    assert replies[-1].startswith("You will get marketing messages from Toko Sari again.")
+    [held] = (await budi.http.get("/api/v1/me/business-opt-ins")).json()["opt_ins"]
+    assert held["marketing_stopped_at"] is None
+
+
+async def _replies(person: User, room_id: str, number_user_id: str, at_least: int = 1) -> list[str]:
+    mine = [m["body"] for m in await _history(person, room_id) if m["sender_id"] == number_user_id]
+    return mine if len(mine) >= at_least else []

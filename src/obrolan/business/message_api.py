@@ -12,6 +12,7 @@ from obrolan.api.deps import PrincipalDep, ServicesDep
 from obrolan.api.inputs import RequestBody
 from obrolan.business.cloud_api import BusinessDep, V, json_object
 from obrolan.business.graph import GraphRoute, missing_parameter, parameter_value, unknown_object
+from obrolan.business.schemas import BusinessOut
 
 router = APIRouter(route_class=GraphRoute, tags=["cloud api"])
 
@@ -131,6 +132,25 @@ async def open_business_chat(
     business answer for 24 hours."""
     room_id = await services.business_messaging.open_chat(principal.user_id, body.number)
     return BusinessChatOut(room_id=room_id)
+
+
+class BusinessChatProfileOut(BaseModel):
+    room_id: str
+    business: BusinessOut
+    number_id: str
+    display_phone_number: str
+    verified_name: str
+    opt_in_id: str | None = Field(description="my opt-in, if the business holds one")
+    marketing_stopped: bool = Field(description="I answered STOP / BERHENTI")
+
+
+@me_router.get("/business-chats/{room_id}")
+async def business_chat_profile(
+    room_id: Annotated[str, Path(max_length=26)], principal: PrincipalDep, services: ServicesDep
+) -> BusinessChatProfileOut:
+    """The business behind one of my business chats (rooms of kind `business`)."""
+    found = await services.business_messaging.chat_profile(principal.user_id, room_id)
+    return BusinessChatProfileOut(**{**found, "business": BusinessOut.of(found["business"])})
 
 
 class RecordOptIn(RequestBody):

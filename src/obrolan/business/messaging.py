@@ -564,6 +564,27 @@ class BusinessMessaging:
                 conversation = await self._open(tx, found, user_id)
             return conversation.room_id
 
+    async def chat_profile(self, user_id: str, room_id: str) -> dict[str, Any]:
+        """Who I talk to in a business chat of mine: the business's profile and number,
+        and whether my opt-in lets it write to me first."""
+        async with self.db.read() as conn:
+            conversation = (await store.conversations_in_rooms(conn, [room_id])).get(room_id)
+            if conversation is None or conversation.customer_id != user_id:
+                raise NotFound("no business chat of yours", field="room_id")
+            number = (await numbers_by_ids(conn, [conversation.number_id]))[conversation.number_id]
+            index = await accounts_store.phone_index_of(conn, user_id)
+            opt_in = await store.opt_in_of(conn, number.business_id, index) if index else None
+        business = await self.business.get(number.business_id)
+        return {
+            "room_id": room_id,
+            "business": business,
+            "number_id": number.id,
+            "display_phone_number": number.display_phone_number,
+            "verified_name": number.verified_name,
+            "opt_in_id": opt_in.id if opt_in and opt_in.withdrawn_at is None else None,
+            "marketing_stopped": bool(opt_in and opt_in.marketing_stopped_at),
+        }
+
     # -- opt-ins (R16) ----------------------------------------------------------------
     async def record_opt_in(
         self,
