@@ -27,11 +27,14 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-async def business_server(
-    database_url: str, tmp_path: Path, clock: FakeClock, sms_gateway: SmsGatewayStandIn
-) -> AsyncIterator[RunningServer]:
-    running = await start_server(
+async def start_business_server(
+    database_url: str,
+    tmp_path: Path,
+    clock: FakeClock,
+    sms_gateway: SmsGatewayStandIn,
+    **overrides: object,
+) -> RunningServer:
+    return await start_server(
         database_url,
         tmp_path,
         clock=clock,
@@ -39,7 +42,15 @@ async def business_server(
         sms_webhook_url=sms_gateway.url,
         sms_webhook_secret=SMS_SECRET,
         jobs_poll_seconds=0.05,
+        **overrides,
     )
+
+
+@pytest.fixture
+async def business_server(
+    database_url: str, tmp_path: Path, clock: FakeClock, sms_gateway: SmsGatewayStandIn
+) -> AsyncIterator[RunningServer]:
+    running = await start_business_server(database_url, tmp_path, clock, sms_gateway)
     try:
         yield running
     finally:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -18,6 +18,7 @@ from obrolan.business.models import (
     business_opt_ins,
     businesses,
 )
+from obrolan.chat.models import messages, reactions
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,3 +261,63 @@ async def opt_ins_of_phone(conn: AsyncConnection, phone_index: bytes) -> list[tu
         name = values.pop("business_name")
         found.append((OptInRow(**values), name))
     return found
+
+
+# -- retention (R2) -------------------------------------------------------------------------
+
+
+def _delivered_or_done() -> Any:
+    """When a message's 30 days start: delivered (or received), failed, else created."""
+    return func.coalesce(
+        business_messages.c.delivered_at,
+        business_messages.c.failed_at,
+        business_messages.c.created_at,
+    )
+
+
+async def delete_expired_messages(
+    conn: AsyncConnection, cutoff: datetime, limit: int
+) -> dict[str, int]:
+    """Up to `limit` business messages whose 30 days ran out before `cutoff`, with the chat
+    messages that carried their content and those messages' reactions; rows per table."""
+    due = (
+        await conn.execute(
+            select(business_messages.c.id, business_messages.c.chat_message_id)
+            .where(_delivered_or_done() < cutoff)
+            .order_by(business_messages.c.created_at)
+            .limit(limit)
+        )
+    ).all()
+    if not due:
+        return {"business_messages": 0, "messages": 0, "reactions": 0}
+    chat_ids = [r.chat_message_id for r in due if r.chat_message_id]
+    gone_reactions = gone_messages = 0
+    if chat_ids:
+        gone_reactions = (
+            await conn.execute(delete(reactions).where(reactions.c.message_id.in_(chat_ids)))
+        ).rowcount
+        gone_messages = (
+            await conn.execute(delete(messages).where(messages.c.id.in_(chat_ids)))
+        ).rowcount
+    gone = await conn.execute(
+        delete(business_messages).where(business_messages.c.id.in_([r.id for r in due]))
+    )
+    return {
+        "business_messages": int(gone.rowcount),
+        "messages": int(gone_messages),
+        "reactions": int(gone_reactions),
+    }
+
+
+async def count_expired_messages(conn: AsyncConnection, cutoff: datetime) -> dict[str, int]:
+    value = (
+        await conn.execute(
+            select(func.count()).select_from(business_messages).where(_delivered_or_done() < cutoff)
+        )
+    ).scalar_one()
+    return {"business_messages": int(value)}
+
+
+async def oldest_message(conn: AsyncConnection) -> dict[str, datetime | None]:
+    value = (await conn.execute(select(func.min(_delivered_or_done())))).scalar()
+    return {"business_messages": value}

@@ -32,6 +32,7 @@ from obrolan.accounts import store as accounts_store
 from obrolan.accounts import throttle_store
 from obrolan.accounts.rules import SessionLifetime
 from obrolan.accounts.throttle import action_windows
+from obrolan.business import conversation_store as business_store
 from obrolan.chat import store as chat_store
 from obrolan.clock import Clock
 from obrolan.config import Settings
@@ -197,6 +198,7 @@ class RetentionSweep:
             self._finished_jobs(now),
             *await self._disappearing_messages(now),
             self._expired_exports(now),
+            self._business_messages(now),
         ]
 
     async def sweep(self, now: datetime) -> dict[str, int]:
@@ -338,6 +340,19 @@ class RetentionSweep:
             lambda conn, limit: export_store.delete_expired_exports(conn, now, limit),
             lambda conn: export_store.count_expired_exports(conn, now),
             export_store.oldest_export,
+        )
+
+    def _business_messages(self, now: datetime) -> Deletion:
+        """R2: business messages 30 days after delivery, with the chat messages that carry
+        their content (and those messages' reactions)."""
+        cutoff = now - timedelta(days=self.settings.business_message_days)
+        return Deletion(
+            "business-messages",
+            "business-messages",
+            "business_messages",
+            lambda conn, limit: business_store.delete_expired_messages(conn, cutoff, limit),
+            lambda conn: business_store.count_expired_messages(conn, cutoff),
+            business_store.oldest_message,
         )
 
     async def _disappearing_messages(self, now: datetime) -> list[Deletion]:
