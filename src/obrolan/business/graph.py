@@ -60,6 +60,15 @@ class GraphError(Exception):
         return {"error": error}
 
 
+class RelayedError(Exception):
+    """An upstream Cloud API's error answer, passed on to the business as it came."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(f"upstream answered {status}")
+        self.status = status
+        self.body = body
+
+
 def invalid_token(detail: str = "Invalid OAuth access token.") -> GraphError:
     return GraphError(190, detail, status=401)
 
@@ -131,6 +140,8 @@ class GraphRoute(APIRoute):
                 return await handler(request)
             except GraphError as error:
                 return graph_response(error)
+            except RelayedError as relayed:
+                return JSONResponse(relayed.body, status_code=relayed.status)
             except ObrolanError as error:
                 return graph_response(from_obrolan(error))
             except RequestValidationError as exc:

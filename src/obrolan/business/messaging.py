@@ -27,7 +27,7 @@ from obrolan.accounts.keys import DataKeys, aad, open_text, seal_text
 from obrolan.accounts.rules import normalise_phone
 from obrolan.business import conversation_store as store
 from obrolan.business.conversation_store import ConversationRow, MessageRow, OptInRow
-from obrolan.business.graph import GraphError, parameter_value, unknown_object
+from obrolan.business.graph import GraphError, RelayedError, parameter_value, unknown_object
 from obrolan.business.message_rules import (
     ERROR_TITLES,
     Option,
@@ -41,6 +41,7 @@ from obrolan.business.message_rules import (
     status_value,
     timestamp,
 )
+from obrolan.business.relay import relay_send
 from obrolan.business.rules import (
     Keyword,
     keyword_of,
@@ -159,6 +160,10 @@ class BusinessMessaging:
         outgoing = parse_send(body)
         to = body.get("to", body.get("recipient"))
         recipient = self.recipient(number.business_id, to)
+        if number.relay_base_url is not None:
+            relayed = await self._relay(number, recipient, body)
+            if relayed is not None:
+                return relayed
         accepted = await self._send(number, recipient, outgoing)
         sent: dict[str, Any] = {"id": accepted.wamid}
         if accepted.template:
@@ -168,6 +173,36 @@ class BusinessMessaging:
             "contacts": [{"input": to, "wa_id": recipient.wa_id, "user_id": recipient.user_id}],
             "messages": [sent],
         }
+
+    async def _relay(
+        self, number: NumberRow, to: Recipient, body: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The upstream's answer when nobody here has the number; None when someone does."""
+        async with self.db.read() as conn:
+            if await self._person(conn, to) is not None:
+                return None
+        token = await self.business.relay_token(number)
+        assert number.relay_base_url is not None and token is not None
+        answer = await relay_send(number.relay_base_url, token, body)
+        async with self.stream.transaction() as tx:
+            await self.audit.record(
+                tx.conn,
+                AuditEvent(
+                    "business.message_relayed",
+                    None,
+                    ActorRole.system,
+                    None,
+                    {
+                        "business_id": number.business_id,
+                        "number_id": number.id,
+                        "upstream_status": answer.status,
+                    },
+                ),
+                at=tx.now,
+            )
+        if answer.status >= 400:
+            raise RelayedError(answer.status, answer.body)
+        return answer.body
 
     async def _send(self, number: NumberRow, to: Recipient, outgoing: Outgoing) -> Accepted:
         rendered = None
