@@ -53,7 +53,8 @@ async def business_principal(request: Request, services: ServicesDep) -> Busines
 
 BusinessDep = Annotated[BusinessPrincipal, Depends(business_principal)]
 
-router = APIRouter(route_class=GraphRoute, include_in_schema=True, tags=["cloud api"])
+# The Cloud API surface is Meta's shape, described in docs/business-api.md, not in /openapi.json.
+router = APIRouter(route_class=GraphRoute, include_in_schema=False)
 
 
 def cloud_profile(row: BusinessRow) -> dict[str, Any]:
@@ -134,7 +135,7 @@ async def json_object(request: Request) -> dict[str, Any]:
 
 # -- objects by id: media, templates (objects.py) ------------------------------------------
 # Registered last in the app, so that `/{id}/edge` routes above and elsewhere match first.
-object_router = APIRouter(route_class=GraphRoute, tags=["cloud api"])
+object_router = APIRouter(route_class=GraphRoute, include_in_schema=False)
 
 
 @object_router.get(V + "/{object_id}")

@@ -14,7 +14,7 @@ from obrolan.business.cloud_api import BusinessDep, V, json_object
 from obrolan.business.graph import GraphRoute, missing_parameter, parameter_value, unknown_object
 from obrolan.business.schemas import BusinessOut
 
-router = APIRouter(route_class=GraphRoute, tags=["cloud api"])
+router = APIRouter(route_class=GraphRoute, include_in_schema=False)
 
 OPT_IN_SOURCES = ("web_form", "in_store", "sms", "inbound_message", "phone_call", "other")
 
