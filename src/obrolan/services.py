@@ -9,6 +9,7 @@ from datetime import timedelta
 from obrolan.accounts.keys import DataKeys
 from obrolan.accounts.service import AccountsService
 from obrolan.admin import AdminService
+from obrolan.business.media import MediaService
 from obrolan.business.objects import GraphObjects
 from obrolan.business.service import BusinessService
 from obrolan.business.webhooks import WebhookOutbox
@@ -66,6 +67,7 @@ class Services:
     business: BusinessService
     webhooks: WebhookOutbox
     graph_objects: GraphObjects
+    business_media: MediaService
 
     async def start(self) -> None:
         await self.stream.raise_floor()
@@ -142,6 +144,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     business = BusinessService(settings, db, stream, data_keys, accounts, clock)
     webhooks = WebhookOutbox(data_keys, jobs)
     graph_objects = GraphObjects()
+    business_media = MediaService(settings, db, stream, data_keys, business)
+    graph_objects.register(read=business_media.read, delete=business_media.delete)
     return Services(
         settings,
         clock,
@@ -171,6 +175,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         business,
         webhooks,
         graph_objects,
+        business_media,
     )
 
 
