@@ -325,3 +325,28 @@ def test_media_types_are_told_by_their_bytes() -> None:
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document", b"PK\x03\x04"
     )
     assert like("text/plain", "halo dünia".encode()[:-1]) and not like("text/plain", b"\xff\xfe")
+
+
+async def test_f9_media_round_trip_with_pywa(business_server: RunningServer) -> None:
+    """pywa uploads, reads the URL, downloads (sending its Bearer header) and deletes."""
+    from pywa_async import WhatsApp
+
+    server = business_server
+    business = await make_business(server)
+
+    async def to_this_server(request: httpx.Request) -> None:
+        # pywa speaks to graph.facebook.com: the connection goes here, the Host stays.
+        request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=server.port)
+
+    session = httpx.AsyncClient(event_hooks={"request": [to_this_server]}, timeout=30)
+    try:
+        wa = WhatsApp(phone_id=business.number_id, token=business.token, session=session)
+        photo = jpeg(seed=6)
+        media = await wa.upload_media(photo, mime_type="image/jpeg", filename="foto.jpg")
+        found = await wa.get_media_url(media.id)
+        assert (found.mime_type, found.file_size) == ("image/jpeg", len(photo))
+        assert found.sha256 == hashlib.sha256(photo).hexdigest()
+        assert await wa.get_media_bytes(found.url) == photo
+        assert (await wa.delete_media(media.id)).success
+    finally:
+        await session.aclose()
