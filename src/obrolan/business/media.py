@@ -59,7 +59,8 @@ class MediaRow:
 @dataclass(frozen=True, slots=True)
 class MediaDownload:
     media: MediaRow
-    chunks: AsyncIterator[bytes]  # the plaintext; cut off if the file fails to open
+    # The plaintext; DecryptionError at a chunk that does not open (the download is cut off).
+    chunks: AsyncIterator[bytes]
 
 
 class MediaService:
