@@ -27,8 +27,27 @@ _BINARY: dict[int | str, dict[str, Any]] = {
     }
 }
 
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "messaging_product"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "type": {"type": "string", "example": "image/jpeg"},
+                        "messaging_product": {"type": "string", "enum": ["whatsapp"]},
+                    },
+                }
+            }
+        },
+    }
+}
 
-@router.post(V + "/{number_id}/media")
+
+@router.post(V + "/{number_id}/media", openapi_extra=_UPLOAD_BODY)
 async def upload_media(
     number_id: str, request: Request, principal: BusinessDep, services: ServicesDep
 ) -> dict[str, Any]:
