@@ -20,6 +20,10 @@ from obrolan.business.cloud_api import object_router as cloud_objects_router
 from obrolan.business.cloud_api import router as cloud_api_router
 from obrolan.business.message_api import me_router as business_me_router
 from obrolan.business.message_api import router as cloud_messages_router
+from obrolan.business.graph import refusal_for_path
+from obrolan.business.media_api import UPLOAD_PATH_PATTERN
+from obrolan.business.media_api import person_router as business_media_router
+from obrolan.business.media_api import router as cloud_media_router
 from obrolan.chat.api import router as chat_router
 from obrolan.clock import Clock
 from obrolan.config import Settings
@@ -67,6 +71,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         RequestSizeLimit,
         max_bytes=settings.max_request_bytes,
         max_bytes_by_path={API_PREFIX + PHOTO_PATH: settings.max_photo_bytes},
+        max_bytes_by_pattern=[(UPLOAD_PATH_PATTERN, services.business_media.upload_request_bytes)],
+        refusal=refusal_for_path,
     )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(ops_router)
@@ -81,9 +87,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(privacy_router, prefix=API_PREFIX, dependencies=api_checks)
     app.include_router(business_router, prefix=API_PREFIX, dependencies=api_checks)
     app.include_router(business_me_router, prefix=API_PREFIX, dependencies=api_checks)
+    app.include_router(business_media_router, prefix=API_PREFIX, dependencies=api_checks)
     # The Cloud API surface, at the root as graph.facebook.com has it (/v25.0/...).
     app.include_router(cloud_api_router)
     app.include_router(cloud_messages_router)
+    app.include_router(cloud_media_router)
     # Objects by id alone (/v25.0/{media or template id}): after every /{id}/edge route.
     app.include_router(cloud_objects_router)
     app.include_router(build_web_router())

@@ -180,6 +180,12 @@ class Settings(BaseSettings):
     business_webhook_retry_days: int = Field(default=7, ge=1)
     # How long a webhook POST may take before it counts as failed.
     business_webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # The largest media a business may upload (POST /v{N}/{phone_number_id}/media), below
+    # the Cloud API's own limit for each type; the request bound on that path follows it.
+    business_media_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    # Where uploaded media is kept, each file encrypted under its business's key. Empty:
+    # <data_dir>/business-media. Several nodes share one directory (a network volume).
+    business_media_dir: Path | None = None
     # The URL this server is reached at, for absolute media URLs in Cloud API answers
     # (empty: taken from each request).
     public_url: str = ""
@@ -228,6 +234,10 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_backup_dir(self) -> Path:
         return self.backup_dir or self.data_dir / "backups"
+
+    @cached_property
+    def resolved_business_media_dir(self) -> Path:
+        return self.business_media_dir or self.data_dir / "business-media"
 
     @model_validator(mode="after")
     def _webhook_is_configured(self) -> Self:

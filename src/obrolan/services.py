@@ -10,6 +10,7 @@ from obrolan.accounts.keys import DataKeys
 from obrolan.accounts.service import AccountsService
 from obrolan.admin import AdminService
 from obrolan.business.messaging import BusinessMessaging
+from obrolan.business.media import MediaService
 from obrolan.business.objects import GraphObjects
 from obrolan.business.service import BusinessService
 from obrolan.business.webhooks import WebhookOutbox
@@ -68,6 +69,7 @@ class Services:
     webhooks: WebhookOutbox
     graph_objects: GraphObjects
     business_messaging: BusinessMessaging
+    business_media: MediaService
 
     async def start(self) -> None:
         await self.stream.raise_floor()
@@ -148,6 +150,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         settings, db, stream, data_keys, keyring, business, chat, webhooks, jobs, audit, clock
     )
     business_messaging.register(job_worker)
+    business_media = MediaService(settings, db, stream, data_keys, business)
+    graph_objects.register(read=business_media.read, delete=business_media.delete)
+    business_messaging.media = business_media
     return Services(
         settings,
         clock,
@@ -178,6 +183,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         webhooks,
         graph_objects,
         business_messaging,
+        business_media,
     )
 
 

@@ -4,17 +4,22 @@ Frameworks read a body whole before a route sees it, so a limit checked by a rou
 too late: a 100 MB body was already in memory. This middleware refuses a declared
 `Content-Length` over the limit before reading a byte, and stops reading a body of
 unknown length (chunked) as soon as it passes the limit. A route that takes larger
-bodies (a photo upload) gets its own bound by its exact path.
+bodies gets its own bound by its exact path (a photo upload) or, for a path with an id
+in it, by a pattern the whole path matches (a business's media upload).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from obrolan.api.problems import problem_for_path
-from obrolan.errors import PayloadTooLarge
+from obrolan.errors import ObrolanError, PayloadTooLarge
+
+# The answer to a refused request at a path (the problem; another shape on another surface).
+Refusal = Callable[[ObrolanError, str], ASGIApp]
 
 
 class _BodyTooLarge(Exception):
@@ -23,17 +28,32 @@ class _BodyTooLarge(Exception):
 
 class RequestSizeLimit:
     def __init__(
-        self, app: ASGIApp, max_bytes: int, max_bytes_by_path: Mapping[str, int] | None = None
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        max_bytes_by_path: Mapping[str, int] | None = None,
+        max_bytes_by_pattern: Sequence[tuple[str, int]] = (),
+        refusal: Refusal = problem_for_path,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_bytes_by_path = dict(max_bytes_by_path or {})
+        self.max_bytes_by_pattern = [(re.compile(p), limit) for p, limit in max_bytes_by_pattern]
+        self.refusal = refusal
+
+    def limit_for(self, path: str) -> int:
+        if path in self.max_bytes_by_path:
+            return self.max_bytes_by_path[path]
+        for pattern, limit in self.max_bytes_by_pattern:
+            if pattern.fullmatch(path):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_bytes_by_path.get(scope["path"], self.max_bytes)
+        limit = self.limit_for(scope["path"])
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             # The HTTP server throws away whatever of the body still arrives.
@@ -72,7 +92,7 @@ class RequestSizeLimit:
 
     async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
         error = PayloadTooLarge(f"a request body is at most {limit} bytes")
-        await problem_for_path(error, scope["path"])(scope, _no_body, send)
+        await self.refusal(error, scope["path"])(scope, _no_body, send)
 
 
 async def _no_body() -> Message:

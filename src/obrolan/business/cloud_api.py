@@ -139,10 +139,18 @@ object_router = APIRouter(route_class=GraphRoute, include_in_schema=False)
 
 
 @object_router.get(V + "/{object_id}")
-async def get_object(object_id: str, principal: BusinessDep, services: ServicesDep) -> Any:
+async def get_object(
+    object_id: str, request: Request, principal: BusinessDep, services: ServicesDep
+) -> Any:
     found = await services.graph_objects.read(principal, object_id)
     if found is None:
         raise unknown_object(object_id)
+    url = found.get("url")
+    if isinstance(url, str) and url.startswith("/"):
+        # An object's `url` given as a path on this server (a media's download) is
+        # answered absolute, on the host clients reach this server at.
+        base = services.settings.public_url or str(request.base_url)
+        found = {**found, "url": base.rstrip("/") + url}
     return found
 
 

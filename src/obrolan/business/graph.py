@@ -9,6 +9,7 @@ typed errors (pywa maps `code`; COMPAT.md §1).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -18,6 +19,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from obrolan.api.problems import problem_for_path
 from obrolan.errors import ObrolanError
 from obrolan.ids import new_id
 
@@ -122,6 +124,14 @@ def from_validation(exc: RequestValidationError) -> GraphError:
     if first.get("type") == "missing":
         return missing_parameter(f"{where} is required")
     return invalid_parameter(f"{where}: {first.get('msg', 'is not valid')}")
+
+
+def refusal_for_path(error: ObrolanError, path: str) -> JSONResponse:
+    """A middleware's refusal (a body too large): in Graph shape under /v{N}/, else a problem."""
+    first = path.lstrip("/").split("/", 1)[0]
+    if re.match(VERSION_PATTERN, first):
+        return graph_response(from_obrolan(error))
+    return problem_for_path(error, path)
 
 
 def graph_response(error: GraphError) -> JSONResponse:

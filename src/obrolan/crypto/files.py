@@ -1,4 +1,4 @@
-"""AES-256-GCM encryption of whole files, in chunks, for backups (R5, R6).
+"""AES-256-GCM encryption of whole files, in chunks, for backups and business media (R5, R6).
 
 A file is a header and then chunks:
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterator
 from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
@@ -66,6 +67,16 @@ def decrypt_file(key: bytes, kind: int, source: BinaryIO, target: BinaryIO) -> N
     `target` may hold part of the plaintext when this fails: write it somewhere
     temporary, and use it only once this returns.
     """
+    for plain in decrypt_chunks(key, kind, source):
+        target.write(plain)
+
+
+def decrypt_chunks(key: bytes, kind: int, source: BinaryIO) -> Iterator[bytes]:
+    """The plaintext of `source`, chunk by chunk, each one checked before it is given.
+
+    DecryptionError, raised at any chunk, means the file is not whole and unaltered:
+    whoever streams the chunks must then drop what it was given (a download is cut off).
+    """
     header, found_kind, chunk_bytes = _read_header(source)
     if found_kind != kind:
         raise DecryptionError(f"this file is of another kind ({found_kind}, not {kind})")
@@ -86,7 +97,7 @@ def decrypt_file(key: bytes, kind: int, source: BinaryIO, target: BinaryIO) -> N
                 f"chunk {index} does not open: the file is truncated, altered, or was made"
                 " with another key-encryption key"
             ) from exc
-        target.write(plain)
+        yield plain
         if final:
             return
         sealed, index = following, index + 1

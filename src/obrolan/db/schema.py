@@ -6,6 +6,7 @@ with its own `keystore_metadata`; the data map reads both (`MAPPED`).
 """
 
 import obrolan.accounts.models
+import obrolan.business.media_models
 import obrolan.business.models
 import obrolan.chat.models
 import obrolan.jobs.models
