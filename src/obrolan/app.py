@@ -18,12 +18,12 @@ from obrolan.api.limits import RequestSizeLimit
 from obrolan.business.api import router as business_router
 from obrolan.business.cloud_api import object_router as cloud_objects_router
 from obrolan.business.cloud_api import router as cloud_api_router
-from obrolan.business.message_api import me_router as business_me_router
-from obrolan.business.message_api import router as cloud_messages_router
 from obrolan.business.graph import refusal_for_path
 from obrolan.business.media_api import UPLOAD_PATH_PATTERN
 from obrolan.business.media_api import person_router as business_media_router
 from obrolan.business.media_api import router as cloud_media_router
+from obrolan.business.message_api import me_router as business_me_router
+from obrolan.business.message_api import router as cloud_messages_router
 from obrolan.chat.api import router as chat_router
 from obrolan.clock import Clock
 from obrolan.config import Settings

@@ -9,8 +9,8 @@ from datetime import timedelta
 from obrolan.accounts.keys import DataKeys
 from obrolan.accounts.service import AccountsService
 from obrolan.admin import AdminService
-from obrolan.business.messaging import BusinessMessaging
 from obrolan.business.media import MediaService
+from obrolan.business.messaging import BusinessMessaging
 from obrolan.business.objects import GraphObjects
 from obrolan.business.service import BusinessService
 from obrolan.business.webhooks import WebhookOutbox
@@ -126,8 +126,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         lease=timedelta(seconds=settings.jobs_lease_seconds),
         batch=settings.jobs_batch,
     )
+    business = BusinessService(settings, db, stream, data_keys, accounts, clock)
+    business_media = MediaService(settings, db, stream, data_keys, business)
     retention_sweep = RetentionSweep(
-        settings, stream, jobs, accounts.session_lifetime, clock, audit
+        settings, stream, jobs, accounts.session_lifetime, clock, audit, business_media
     )
     retention_sweep.register(job_worker)
     audit_checkpoints = AuditCheckpoints(settings, db, stream, jobs, audit, lawful_access, clock)
@@ -143,16 +145,24 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     exports = ExportService(settings, db, stream, data_keys, audit, clock, privacy_requests)
     exports.register(job_worker)
     my_data = MyDataView(accounts, privacy_requests, audit)
-    business = BusinessService(settings, db, stream, data_keys, accounts, clock)
     webhooks = WebhookOutbox(data_keys, jobs)
     graph_objects = GraphObjects()
     business_messaging = BusinessMessaging(
-        settings, db, stream, data_keys, keyring, business, chat, webhooks, jobs, audit, clock
+        settings,
+        db,
+        stream,
+        data_keys,
+        keyring,
+        business,
+        chat,
+        webhooks,
+        business_media,
+        jobs,
+        audit,
+        clock,
     )
     business_messaging.register(job_worker)
-    business_media = MediaService(settings, db, stream, data_keys, business)
     graph_objects.register(read=business_media.read, delete=business_media.delete)
-    business_messaging.media = business_media
     return Services(
         settings,
         clock,

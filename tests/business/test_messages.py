@@ -17,6 +17,7 @@ from tests.business.conftest import (
     queued_events,
     statuses,
 )
+from tests.business.test_media import jpeg, uploaded
 from tests.support.factories import User
 from tests.support.outbound import SmsGatewayStandIn
 from tests.support.server import RunningServer
@@ -355,3 +356,28 @@ async def test_r16_stop_and_mulai_answered_in_the_persons_language(
 async def _replies(person: User, room_id: str, number_user_id: str, at_least: int = 1) -> list[str]:
     mine = [m["body"] for m in await _history(person, room_id) if m["sender_id"] == number_user_id]
     return mine if len(mine) >= at_least else []
+
+
+async def test_f9_an_uploaded_image_sent_by_id_is_the_persons_to_download(
+    business_server: RunningServer, sms_gateway: SmsGatewayStandIn
+) -> None:
+    server = business_server
+    business = await make_business(server)
+    budi = await customer(server, sms_gateway, PHONE)
+    stranger = await customer(server, sms_gateway, "+6281234500009")
+    room_id = await _chat_with(budi, business)
+    await _write(budi, room_id, "Boleh lihat fotonya?")
+    photo = jpeg()
+    media_id = await uploaded(business, photo)
+    sent = await business.send(
+        {"to": PHONE[1:], "type": "image", "image": {"id": media_id, "caption": "Sepatu 42"}}
+    )
+    assert sent.status_code == 200, sent.text
+    assert (await _history(budi, room_id))[-1]["body"] == "📷 Photo\nSepatu 42"
+    mine = await budi.http.get(f"/api/v1/business-media/{media_id}")
+    assert mine.status_code == 200 and mine.content == photo
+    assert (await stranger.http.get(f"/api/v1/business-media/{media_id}")).status_code == 404
+    # Another business's media id is refused, and nothing is sent.
+    other = await make_business(server, name="Lain", phone="+6281100003333")
+    foreign = await other.send({"to": PHONE[1:], "type": "image", "image": {"id": media_id}})
+    assert foreign.status_code == 400 and foreign.json()["error"]["code"] == 131053

@@ -208,6 +208,14 @@ class MediaService:
                 tx.after_commit(self._unlinker(old))
         return len(old)
 
+    async def count_older_than(self, cutoff: datetime) -> int:
+        async with self.db.read() as conn:
+            return await store.count_older_than(conn, cutoff)
+
+    async def oldest(self) -> datetime | None:
+        async with self.db.read() as conn:
+            return await store.oldest_media(conn)
+
     # -- inside -------------------------------------------------------------------------
 
     async def _stored(self, business_id: str, media_id: str) -> store.StoredMedia | None:

@@ -18,7 +18,8 @@ from obrolan.business.media import DOWNLOAD_PATH, MediaDownload
 # The upload path's pattern, for its own request bound (obrolan.api.limits).
 UPLOAD_PATH_PATTERN = r"/v\d{1,3}(?:\.\d{1,3})?/[^/]+/media"
 
-router = APIRouter(route_class=GraphRoute, tags=["cloud api"])
+# Cloud API shapes: described in docs/business-api.md, not in /openapi.json.
+router = APIRouter(route_class=GraphRoute, include_in_schema=False)
 person_router = APIRouter(tags=["business"])
 
 _BINARY: dict[int | str, dict[str, Any]] = {
@@ -27,27 +28,8 @@ _BINARY: dict[int | str, dict[str, Any]] = {
     }
 }
 
-_UPLOAD_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file", "messaging_product"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "type": {"type": "string", "example": "image/jpeg"},
-                        "messaging_product": {"type": "string", "enum": ["whatsapp"]},
-                    },
-                }
-            }
-        },
-    }
-}
 
-
-@router.post(V + "/{number_id}/media", openapi_extra=_UPLOAD_BODY)
+@router.post(V + "/{number_id}/media")
 async def upload_media(
     number_id: str, request: Request, principal: BusinessDep, services: ServicesDep
 ) -> dict[str, Any]:

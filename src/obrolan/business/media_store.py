@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import delete, exists, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -81,6 +81,24 @@ async def media_older_than(
         .limit(limit)
     )
     return [_media(r) for r in rows]
+
+
+async def count_older_than(conn: AsyncConnection, cutoff: datetime) -> int:
+    value = (
+        await conn.execute(
+            select(func.count())
+            .select_from(business_media)
+            .where(business_media.c.created_at < cutoff)
+        )
+    ).scalar_one()
+    return int(value)
+
+
+async def oldest_media(conn: AsyncConnection) -> datetime | None:
+    value: datetime | None = (
+        await conn.execute(select(func.min(business_media.c.created_at)))
+    ).scalar()
+    return value
 
 
 async def grant_room(conn: AsyncConnection, media_id: str, room_id: str, now: datetime) -> None:

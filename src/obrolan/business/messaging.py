@@ -28,6 +28,7 @@ from obrolan.accounts.rules import normalise_phone
 from obrolan.business import conversation_store as store
 from obrolan.business.conversation_store import ConversationRow, MessageRow, OptInRow
 from obrolan.business.graph import GraphError, RelayedError, parameter_value, unknown_object
+from obrolan.business.media import MediaService
 from obrolan.business.message_rules import (
     ERROR_TITLES,
     Option,
@@ -113,6 +114,7 @@ class BusinessMessaging:
         business: BusinessService,
         chat: ChatService,
         webhooks: WebhookOutbox,
+        media: MediaService,
         jobs: JobQueue,
         audit: AuditLog,
         clock: Clock,
@@ -125,12 +127,12 @@ class BusinessMessaging:
         self.business = business
         self.chat = chat
         self.webhooks = webhooks
+        self.media = media
         self.jobs = jobs
         self.audit = audit
         self.clock = clock
-        # Set by services.py when templates and media are there: they render and store.
+        # Set by services.py when templates are there: they render a template's text.
         self.templates: Any = None
-        self.media: Any = None
         chat.watch(Kind.BUSINESS, self)
 
     def register(self, worker: Worker) -> None:
@@ -215,6 +217,8 @@ class BusinessMessaging:
                 outgoing.template["language"],
                 outgoing.template["components"],
             )
+        if outgoing.media_id is not None:
+            await self.media.for_send(number.business_id, outgoing.media_id)
         message_id = wamid(new_id())
         async with self.stream.transaction() as tx:
             person = await self._person(tx.conn, to)
@@ -279,8 +283,7 @@ class BusinessMessaging:
                 await self._report(tx, number, to, conversation, row, "sent")
                 return Accepted(message_id, to, False)
             reply_to = await self._chat_target(tx.conn, conversation, outgoing.reply_to)
-            if outgoing.media_id is not None and self.media is not None:
-                await self.media.for_send(number.business_id, outgoing.media_id)
+            if outgoing.media_id is not None:
                 await self.media.grant(tx, outgoing.media_id, conversation.room_id)
             text = rendered.text if rendered is not None else outgoing.text
             view = await self.chat.writer.write_in(

@@ -33,6 +33,7 @@ from obrolan.accounts import throttle_store
 from obrolan.accounts.rules import SessionLifetime
 from obrolan.accounts.throttle import action_windows
 from obrolan.business import conversation_store as business_store
+from obrolan.business.media import MediaService
 from obrolan.chat import store as chat_store
 from obrolan.clock import Clock
 from obrolan.config import Settings
@@ -157,8 +158,10 @@ class RetentionSweep:
         session_lifetime: SessionLifetime,
         clock: Clock,
         audit: AuditLog,
+        business_media: MediaService,
     ) -> None:
         self.settings = settings
+        self.business_media = business_media
         self.stream = stream
         self.queue = queue
         self.session_lifetime = session_lifetime
@@ -222,6 +225,9 @@ class RetentionSweep:
                 report.add_oldest(now, await deletion.oldest(conn))
         await self._prune_audit_log(now, dry_run, rules.setdefault("audit-log", RuleReport()))
         await self._prune_backups(now, dry_run, rules.setdefault("backup", RuleReport()))
+        await self._prune_business_media(
+            now, dry_run, rules.setdefault("business-messages", RuleReport())
+        )
         result = SweepReport(now, dry_run, rules)
         if not dry_run:
             async with self.stream.transaction() as tx:
@@ -265,6 +271,23 @@ class RetentionSweep:
         report.add_removed({"backups": len(result.deleted)})
         oldest = min((b.created_at for b in result.kept), default=None)
         report.add_oldest(now, {"backups": oldest})
+
+    async def _prune_business_media(self, now: datetime, dry_run: bool, report: RuleReport) -> None:
+        """R2: a business's media 30 days after it was uploaded, rows and files (the
+        files removed once the rows' deletion has committed)."""
+        cutoff = now - timedelta(days=self.settings.business_message_days)
+        if dry_run:
+            due = await self.business_media.count_older_than(cutoff)
+        else:
+            due = 0
+            while True:
+                removed = await self.business_media.delete_older_than(cutoff, self.batch)
+                due += removed
+                if removed < self.batch:
+                    break
+                await asyncio.sleep(0)
+        report.add_removed({"business_media": due})
+        report.add_oldest(now, {"business_media": await self.business_media.oldest()})
 
     # -- the deletions -----------------------------------------------------------------
     def _ended_sessions(self, now: datetime) -> Deletion:
