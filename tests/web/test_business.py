@@ -1,21 +1,23 @@
-"""Business chats in the web client (F9): opening a chat with a business's number, the
-business's answer, its badge and profile, blocking it."""
+"""Business chats in the web client (F9, R16): opening a chat with a business's number,
+the business's answer, its badge and profile, blocking it; the businesses that may
+message me in the privacy centre, with their proof, and withdrawing one."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.accounts.conftest import SMS_SECRET
-from tests.business.conftest import Business, customer, make_business
+from tests.business.conftest import Business, customer, make_business, opt_in
 from tests.support.factories import PASSWORD, User
 from tests.support.outbound import SmsGatewayStandIn
 from tests.support.server import RunningServer, start_server
-from tests.web.browsing import DESKTOP, message, open_context, send
+from tests.web.browsing import DESKTOP, PHONE, message, open_context, send
 from tests.web.screens import BLOCKING, axe_violations, describe, sign_in
 
 NUMBER = "+6281234500001"  # the person's verified phone
@@ -162,3 +164,56 @@ async def test_f9_a_chat_opened_by_number_shows_the_business_its_answer_and_its_
     await page.get_by_test_id("info-close").click()
     await expect(page.get_by_test_id("blocked-note")).to_contain_text("You blocked this business")
     await expect(page.get_by_test_id("composer")).to_have_count(0)
+
+
+async def _opt_ins(person: User) -> list[dict[str, Any]]:
+    answer = await person.http.get("/api/v1/me/business-opt-ins")
+    assert answer.status_code == 200, answer.text
+    found: list[dict[str, Any]] = answer.json()["opt_ins"]
+    return found
+
+
+async def test_r16_the_privacy_centre_lists_each_opt_in_with_its_proof_and_withdraws_it(
+    browser: Browser, app: RunningServer, sms_gateway: SmsGatewayStandIn
+) -> None:
+    business = await _shop(app)
+    sari = await customer(app, sms_gateway, NUMBER, "sari")
+    page = await _signed_in(browser, app, sari, "id-ID", PHONE)
+    await page.get_by_test_id("nav-privacy").click()
+    section = page.get_by_test_id("privacy-businesses")
+    await expect(section.get_by_test_id("opt-ins-none")).to_have_text(
+        "Belum ada bisnis yang mencatat persetujuan Anda untuk dikirimi pesan."
+    )
+
+    shown = "Ya, saya mau kabar promo Toko Sari lewat obrolan.\nBisa berhenti kapan saja."
+    await opt_in(business, NUMBER, shown)
+    await page.reload()
+    await page.get_by_test_id("nav-privacy").click()
+    entry = page.get_by_test_id("opt-in")
+    await expect(entry).to_have_count(1)
+    await expect(entry).to_contain_text("Toko Sari")
+    await expect(entry.get_by_test_id("opt-in-state")).to_have_text("Berlaku")
+    await expect(entry.get_by_test_id("opt-in-source")).to_have_text("Formulir di situs webnya")
+    # The exact text she was shown, line breaks and all.
+    assert await entry.get_by_test_id("opt-in-shown").inner_text() == shown
+    await expect(entry.get_by_test_id("opt-in-reference")).to_have_text("form-7")
+    await expect(entry.get_by_test_id("opt-in-marketing")).to_have_text("Diizinkan")
+    await _no_serious_violations(page, "privacy centre, businesses that may message me")
+
+    # Withdraw asks first; keeping it changes nothing.
+    await entry.get_by_test_id("opt-in-withdraw").click()
+    await expect(entry).to_contain_text("Tarik persetujuan Anda? Toko Sari")
+    await entry.get_by_role("button", name="Biarkan").click()
+    await expect(entry.get_by_test_id("opt-in-withdraw")).to_be_visible()
+    assert (await _opt_ins(sari))[0]["withdrawn_at"] is None
+
+    await entry.get_by_test_id("opt-in-withdraw").click()
+    await entry.get_by_test_id("opt-in-withdraw-confirm").click()
+    await expect(page.get_by_test_id("privacy-notice")).to_contain_text("Ditarik: Toko Sari")
+    await expect(entry.get_by_test_id("opt-in-state")).to_have_text("Ditarik")
+    await expect(entry.get_by_test_id("opt-in-withdrawn")).to_be_visible()
+    await expect(entry.get_by_test_id("opt-in-withdraw")).to_have_count(0)
+    [withdrawn] = await _opt_ins(sari)
+    assert withdrawn["withdrawn_at"] is not None
+    # The proof stays listed after withdrawing.
+    assert withdrawn["shown_text"] == shown
