@@ -77,3 +77,12 @@ export async function downloadExport(id) {
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
+
+// The businesses that hold an opt-in for my verified number (R16), with its proof.
+export function loadOptIns() {
+  return api("GET", "/me/business-opt-ins").then((answer) => answer.opt_ins);
+}
+
+export function withdrawOptIn(id) {
+  return api("DELETE", `/me/business-opt-ins/${encodeURIComponent(id)}`);
+}

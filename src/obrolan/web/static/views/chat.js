@@ -9,6 +9,8 @@ import { openInfo } from "../chat/members.js";
 import { initial } from "./common.js";
 import { MessageList, Composer, RoomStatus } from "./messages.js";
 import { RoomInfo, BlockButton } from "./room-info.js";
+import { BusinessBadge, BusinessChatForm, BusinessInfo } from "./business.js";
+import { isBusiness, businessOf, refreshBusiness } from "../chat/business.js";
 
 export function ChatScreen({ s }) {
   return html`
@@ -32,7 +34,10 @@ function Sidebar({ s }) {
         ${s.directError && html`<p class="error" role="alert">${s.directError}</p>`}
       </form>
       <div class="sidebar-tools" role="group" aria-label=${t("rooms.more")}>
-        ${[["create", "create.open"], ["directory", "directory.open"], ["blocked", "block.listOpen"]].map(
+        ${[
+          ["create", "create.open"], ["directory", "directory.open"], ["business", "business.open"],
+          ["blocked", "block.listOpen"],
+        ].map(
           ([panel, label]) => html`
             <button type="button" key=${panel} aria-expanded=${s.panel === panel ? "true" : "false"}
               class=${s.panel === panel ? "toggled" : ""} data-testid=${`panel-${panel}`}
@@ -40,6 +45,7 @@ function Sidebar({ s }) {
       </div>
       ${s.panel === "create" && html`<${CreateRoom} s=${s} />`}
       ${s.panel === "directory" && html`<${Directory} s=${s} />`}
+      ${s.panel === "business" && html`<${BusinessChatForm} s=${s} />`}
       ${s.panel === "blocked" && html`<${Blocked} s=${s} />`}
       ${s.roomError && html`<p class="error" role="alert">${s.roomError}</p>`}
       ${s.requests.length > 0 && html`
@@ -84,6 +90,7 @@ function Sidebar({ s }) {
             <span class="room-text">
               <span class="room-line">
                 <span class="room-name">${roomName(room)}</span>
+                ${isBusiness(room) && html`<${BusinessBadge} />`}
                 ${room.last_message?.created_at && html`
                   <time class="room-time" datetime=${room.last_message.created_at}>${when(room.last_message.created_at)}</time>`}
               </span>
@@ -104,7 +111,7 @@ function preview(s, room) {
   if (!m) return t("rooms.noMessages");
   const text = m.deleted ? t("rooms.deleted") : m.body || "";
   if (m.sender_id === s.me.id) return t("rooms.lastMine", { text });
-  if (room.kind === "direct") return text;
+  if (room.kind === "direct" || isBusiness(room)) return text;
   const sender = s.users[m.sender_id];
   return sender ? t("rooms.lastFrom", { name: sender.display_name || sender.username, text }) : text;
 }
@@ -200,29 +207,39 @@ function RoomView({ s }) {
   if (!room) return html`<main id="main" class="room-view empty"><p class="muted">${t("chat.pick")}</p></main>`;
   const messages = s.messages[room.id] || [];
   const peer = room.kind === "direct" ? s.peers[room.id] : null;
-  const blocked = peer && isBlocked(peer);
+  // A business chat: the account that speaks for its number, once known.
+  const business = isBusiness(room) ? businessOf(room.id) : null;
+  const blocked = (peer && isBlocked(peer)) || (business?.peer && isBlocked(business.peer));
+  const details = () => {
+    if (business) refreshBusiness(room.id);
+    openInfo();
+  };
   return html`
     <main id="main" class="room-view" aria-label=${roomName(room)}>
       <div class="room-head">
         <button type="button" class="back" onClick=${closeRoom} aria-label=${t("chat.back")}>←</button>
         <span class="avatar" aria-hidden="true">${initial(roomName(room))}</span>
         <div class="head-text">
-          <h2 data-testid="room-title">${roomName(room)}</h2>
+          <h2 class="head-title"><span data-testid="room-title">${roomName(room)}</span>${business && html`
+            <${BusinessBadge} />`}</h2>
           ${room.topic && html`<small class="muted head-topic">${room.topic}</small>`}
+          ${business?.profile && html`
+            <small class="muted head-topic" data-testid="business-head">
+              ${t("business.verified", { phone: business.profile.display_phone_number })}</small>`}
           <${RoomStatus} s=${s} room=${room} />
         </div>
         ${peer && html`<${BlockButton} s=${s} userId=${peer} short />`}
         <button type="button" aria-expanded=${s.infoOpen ? "true" : "false"} data-testid="room-details"
-          onClick=${() => (s.infoOpen ? update({ infoOpen: false }) : openInfo())}>${t("info.open")}</button>
+          onClick=${() => (s.infoOpen ? update({ infoOpen: false }) : details())}>${t("info.open")}</button>
       </div>
       ${s.blockError && html`<p class="error banner" role="alert">${s.blockError}</p>`}
       ${s.infoOpen
-        ? html`<${RoomInfo} s=${s} room=${room} />`
+        ? business ? html`<${BusinessInfo} room=${room} />` : html`<${RoomInfo} s=${s} room=${room} />`
         : html`
           <${MessageList} s=${s} room=${room} messages=${messages} />
           ${blocked
             ? html`<p class="blocked-note" role="status" data-testid="blocked-note">
-                ${t("block.cannotWrite", { name: roomName(room) })}</p>`
+                ${business ? t("business.cannotWrite") : t("block.cannotWrite", { name: roomName(room) })}</p>`
             : html`<${Composer} s=${s} room=${room} />`}`}
     </main>`;
 }

@@ -37,7 +37,7 @@ function trimUrl(url) {
   }
 }
 
-function safeHref(text) {
+export function safeHref(text) {
   try {
     const url = new URL(text);
     return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
@@ -324,7 +324,7 @@ function Bubble({ s, room, m, messages }) {
       data-testid="message" data-client-msg-id=${m.client_msg_id} data-message-id=${stored ? m.id : undefined}
       data-position=${stored ? m.position : undefined}
       data-status=${status}>
-      ${room.kind !== "direct" && !mine && html`<span class="sender">${nameOf(m.sender_id)}</span>`}
+      ${room.kind !== "direct" && room.kind !== "business" && !mine && html`<span class="sender">${nameOf(m.sender_id)}</span>`}
       ${m.reply_to && !m.deleted && html`<${Quote} s=${s} id=${m.reply_to} messages=${messages} />`}
       ${editing ? html`<${EditForm} m=${m} />`
         : m.deleted ? html`<p class="body tombstone" data-testid="deleted">${t("msg.deleted")}</p>`

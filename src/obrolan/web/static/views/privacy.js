@@ -1,5 +1,6 @@
 // The privacy centre: what obrolan holds about me, my requests and their deadlines,
-// downloading my data, the audit entries about me, and deleting my account.
+// downloading my data, the audit entries about me, the businesses that may message me, and
+// deleting my account.
 import { Component } from "../vendor/preact.mjs";
 import { html, addScreen } from "../core/state.js";
 import { t } from "../core/i18n.js";
@@ -9,6 +10,7 @@ import { openCancelPage } from "../privacy/cancel.js";
 import { HeldSection } from "../privacy/held.js";
 import { RequestList, AskSection } from "../privacy/requests.js";
 import { ExportSection, AuditSection, DeleteSection } from "../privacy/sections.js";
+import { BusinessesSection } from "../privacy/businesses.js";
 
 const POLL_MS = 1000;
 
@@ -17,7 +19,7 @@ export class PrivacyScreen extends Component {
     super();
     this.state = {
       mine: null, account: null, requests: [], exports: [], audit: { entries: [], next: null },
-      error: null, notice: null, busy: false, confirm: "",
+      optIns: [], withdrawing: null, error: null, notice: null, busy: false, confirm: "",
     };
     this.timer = null;
   }
@@ -34,11 +36,13 @@ export class PrivacyScreen extends Component {
 
   async refresh() {
     try {
-      const [mine, account, exports, audit] = await Promise.all([
-        data.loadMine(), data.loadAccount(), data.loadExports(), data.loadAudit(),
+      const [mine, account, exports, audit, optIns] = await Promise.all([
+        data.loadMine(), data.loadAccount(), data.loadExports(), data.loadAudit(), data.loadOptIns(),
       ]);
       if (this.gone) return;
-      this.setState({ mine, account, requests: mine.requests, exports, audit: { entries: audit.entries, next: audit.next } });
+      this.setState({
+        mine, account, requests: mine.requests, exports, audit: { entries: audit.entries, next: audit.next }, optIns,
+      });
       this.watch(mine.requests);
     } catch (error) {
       if (!this.gone) this.setState({ error: error.message });
@@ -114,6 +118,14 @@ export class PrivacyScreen extends Component {
     }, null);
   }
 
+  withdraw(optIn) {
+    return this.act(async () => {
+      await data.withdrawOptIn(optIn.id);
+      const optIns = await data.loadOptIns();
+      if (!this.gone) this.setState({ optIns, withdrawing: null });
+    }, t("privacy.businesses.withdrawn", { name: optIn.business_name }));
+  }
+
   moreAudit() {
     return this.act(async () => {
       const page = await data.loadAudit(this.state.audit.next);
@@ -133,7 +145,7 @@ export class PrivacyScreen extends Component {
   }
 
   render() {
-    const { mine, account, requests, exports, audit, error, notice } = this.state;
+    const { mine, account, requests, exports, audit, optIns, error, notice } = this.state;
     return html`
       <main class="privacy" data-testid="privacy">
         <div class="privacy-inner">
@@ -150,6 +162,7 @@ export class PrivacyScreen extends Component {
               <a href="#privacy-requests">${t("privacy.requests.title")}</a>
               <a href="#privacy-export">${t("privacy.export.title")}</a>
               <a href="#privacy-audit">${t("privacy.audit.title")}</a>
+              <a href="#privacy-businesses">${t("privacy.businesses.title")}</a>
               <a href="#privacy-delete">${t("privacy.delete.title")}</a>
             </nav>
             <${HeldSection} mine=${mine} account=${account} />
@@ -157,6 +170,7 @@ export class PrivacyScreen extends Component {
             <${AskSection} screen=${this} account=${mine.account} />
             <${ExportSection} screen=${this} requests=${requests} exports=${exports} exportHours=${mine.export_hours} />
             <${AuditSection} screen=${this} audit=${audit} />
+            <${BusinessesSection} screen=${this} optIns=${optIns} />
             <${DeleteSection} screen=${this} account=${account} graceDays=${mine.erasure_grace_days} />`}
         </div>
       </main>`;
