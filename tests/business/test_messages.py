@@ -9,6 +9,7 @@ from typing import Any
 
 from obrolan.clock import FakeClock
 from tests.business.conftest import (
+    GRAPH,
     Business,
     customer,
     inbound,
@@ -381,3 +382,20 @@ async def test_f9_an_uploaded_image_sent_by_id_is_the_persons_to_download(
     other = await make_business(server, name="Lain", phone="+6281100003333")
     foreign = await other.send({"to": PHONE[1:], "type": "image", "image": {"id": media_id}})
     assert foreign.status_code == 400 and foreign.json()["error"]["code"] == 131053
+
+
+async def test_r4_erasing_a_person_removes_their_business_conversations_and_opt_ins(
+    business_server: RunningServer, sms_gateway: SmsGatewayStandIn
+) -> None:
+    server = business_server
+    business = await make_business(server)
+    budi = await customer(server, sms_gateway, PHONE)
+    await opt_in(business, PHONE)
+    room_id = await _chat_with(budi, business)
+    await _write(budi, room_id, "Halo")
+    removed = await server.services.erasure.erase(budi.id, request_id=None)
+    assert removed["business_conversations"] == 1 and removed["business_opt_ins"] == 1
+    listed = await business.owner.http.get(f"/api/v1/businesses/{business.id}/conversations")
+    assert listed.json()["conversations"] == []
+    held = await business.graph.get(f"{GRAPH}/{business.id}/opt_ins", params={"phone": PHONE})
+    assert held.json() == {"data": []}

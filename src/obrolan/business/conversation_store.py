@@ -321,3 +321,54 @@ async def count_expired_messages(conn: AsyncConnection, cutoff: datetime) -> dic
 async def oldest_message(conn: AsyncConnection) -> dict[str, datetime | None]:
     value = (await conn.execute(select(func.min(_delivered_or_done())))).scalar()
     return {"business_messages": value}
+
+
+# -- erasure (R4) ---------------------------------------------------------------------------
+
+
+async def delete_conversations_of(conn: AsyncConnection, user_id: str, limit: int) -> int:
+    """Up to `limit` of the person's conversations with businesses, with their Cloud API
+    message rows; how many conversations."""
+    ids = (
+        (
+            await conn.execute(
+                select(business_conversations.c.id)
+                .where(business_conversations.c.customer_id == user_id)
+                .limit(limit)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not ids:
+        return 0
+    await conn.execute(
+        delete(business_messages).where(business_messages.c.conversation_id.in_(ids))
+    )
+    gone = await conn.execute(
+        delete(business_conversations).where(business_conversations.c.id.in_(ids))
+    )
+    return int(gone.rowcount)
+
+
+async def delete_opt_ins_of_phone(
+    conn: AsyncConnection, phone_index: bytes | None, limit: int
+) -> int:
+    """Up to `limit` opt-ins held for this number, by any business."""
+    if phone_index is None:
+        return 0
+    ids = (
+        (
+            await conn.execute(
+                select(business_opt_ins.c.id)
+                .where(business_opt_ins.c.phone_index == phone_index)
+                .limit(limit)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not ids:
+        return 0
+    gone = await conn.execute(delete(business_opt_ins).where(business_opt_ins.c.id.in_(ids)))
+    return int(gone.rowcount)

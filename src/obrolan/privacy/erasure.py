@@ -28,7 +28,9 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from obrolan.accounts import store as accounts_store
 from obrolan.accounts.keys import DataKeys, aad, open_text
+from obrolan.business import conversation_store as business_store
 from obrolan.clock import Clock
 from obrolan.config import Settings
 from obrolan.jobs import Job, JobQueue, Worker
@@ -186,6 +188,7 @@ class Erasure:
             key = await self.data_keys.get(user_id)
             own = await profiles.own_profile(conn, key, user_id, self.settings.default_language)
             language = own.language
+            phone_index = await accounts_store.phone_index_of(conn, user_id)
         steps: dict[str, Step] = {
             "messages": lambda c, n: erasure_store.tombstone_messages(c, user_id, now, n),
             "reactions": lambda c, n: erasure_store.delete_reactions_by(c, user_id, n),
@@ -196,6 +199,14 @@ class Erasure:
             "blocks": lambda c, n: erasure_store.delete_blocks(c, user_id, n),
             "events": lambda c, n: erasure_store.delete_events_for(c, user_id, n),
             "auth_sessions": lambda c, n: erasure_store.delete_sessions(c, user_id, n),
+            # Business messaging (F9, R16): the conversations with businesses (their
+            # Cloud API message rows go with them) and every opt-in held for the number.
+            "business_conversations": lambda c, n: business_store.delete_conversations_of(
+                c, user_id, n
+            ),
+            "business_opt_ins": lambda c, n: business_store.delete_opt_ins_of_phone(
+                c, phone_index, n
+            ),
         }
         removed = {name: await self._in_batches(step) for name, step in steps.items()}
         async with self.stream.transaction() as tx:
