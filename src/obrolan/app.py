@@ -18,6 +18,8 @@ from obrolan.api.limits import RequestSizeLimit
 from obrolan.business.api import router as business_router
 from obrolan.business.cloud_api import object_router as cloud_objects_router
 from obrolan.business.cloud_api import router as cloud_api_router
+from obrolan.business.webhook_api import graph_router as webhook_graph_router
+from obrolan.business.webhook_api import router as webhook_router
 from obrolan.chat.api import router as chat_router
 from obrolan.clock import Clock
 from obrolan.config import Settings
@@ -78,8 +80,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(export_router, prefix=API_PREFIX, dependencies=api_checks)
     app.include_router(privacy_router, prefix=API_PREFIX, dependencies=api_checks)
     app.include_router(business_router, prefix=API_PREFIX, dependencies=api_checks)
+    app.include_router(webhook_router, prefix=API_PREFIX, dependencies=api_checks)
     # The Cloud API surface, at the root as graph.facebook.com has it (/v25.0/...).
     app.include_router(cloud_api_router)
+    app.include_router(webhook_graph_router)
     # Objects by id alone (/v25.0/{media or template id}): after every /{id}/edge route.
     app.include_router(cloud_objects_router)
     app.include_router(build_web_router())

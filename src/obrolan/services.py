@@ -11,6 +11,8 @@ from obrolan.accounts.service import AccountsService
 from obrolan.admin import AdminService
 from obrolan.business.objects import GraphObjects
 from obrolan.business.service import BusinessService
+from obrolan.business.webhook_delivery import WebhookDelivery
+from obrolan.business.webhook_service import WebhookSubscriptions
 from obrolan.business.webhooks import WebhookOutbox
 from obrolan.chat.service import ChatService
 from obrolan.clock import Clock
@@ -66,6 +68,8 @@ class Services:
     business: BusinessService
     webhooks: WebhookOutbox
     graph_objects: GraphObjects
+    webhook_delivery: WebhookDelivery
+    webhook_subscriptions: WebhookSubscriptions
 
     async def start(self) -> None:
         await self.stream.raise_floor()
@@ -142,6 +146,11 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     business = BusinessService(settings, db, stream, data_keys, accounts, clock)
     webhooks = WebhookOutbox(data_keys, jobs)
     graph_objects = GraphObjects()
+    webhook_delivery = WebhookDelivery(settings, stream, data_keys, jobs, clock)
+    webhook_delivery.register(job_worker)
+    webhook_subscriptions = WebhookSubscriptions(
+        settings, db, stream, data_keys, jobs, business, clock
+    )
     return Services(
         settings,
         clock,
@@ -171,6 +180,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         business,
         webhooks,
         graph_objects,
+        webhook_delivery,
+        webhook_subscriptions,
     )
 
 
