@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from obrolan.business import webhook_store
 from obrolan.business.models import business_webhook_events
+from obrolan.business.webhooks import EventIds, id_after
 from obrolan.clock import FakeClock
 from obrolan.jobs import Worker
 from obrolan.jobs.models import jobs
@@ -386,9 +387,16 @@ async def test_f9_the_delivery_log_and_replay(
         )
     ).json()
     assert len(rest["deliveries"]) == 1 and rest["next_before"] is None
-    assert (await business.owner.http.get(f"{base}/deliveries", params={"state": "dead"})).json()[
-        "deliveries"
-    ] == []
+
+    async def logged(**params: str) -> list[dict[str, Any]]:
+        found = await business.owner.http.get(f"{base}/deliveries", params=params)
+        assert found.status_code == 200, found.text
+        return list(found.json()["deliveries"])
+
+    assert await logged(state="dead") == []
+    day = started + timedelta(days=1)
+    assert len(await logged(since=started.isoformat(), until=day.isoformat())) == 4
+    assert await logged(since=day.isoformat()) == []
 
     first_time = {r.body: r.signature for r in receiver.received}
     clock.advance(10)
@@ -466,3 +474,11 @@ async def test_f9_order_holds_with_two_workers_racing(
             assert n == accepted + 1
             if got.answered == 200:
                 accepted = n
+
+
+def test_event_ids_grow_strictly_in_the_order_they_are_made() -> None:
+    ids = EventIds()
+    made = [ids.next() for _ in range(5000)]
+    assert made == sorted(made) and len(set(made)) == len(made)
+    assert id_after("0" * 26) == "0" * 25 + "4"
+    assert id_after("0" * 25 + "w") == "0" * 24 + "10"  # the carry

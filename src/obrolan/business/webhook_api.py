@@ -3,10 +3,10 @@ API's `/{waba_id}/subscribed_apps` in Graph shape."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import AwareDatetime
 
 from obrolan.api.deps import PrincipalDep, ServicesDep
 from obrolan.business.cloud_api import BusinessDep, V, json_object
@@ -70,8 +70,8 @@ async def deliveries(
     business_id: BusinessId,
     principal: PrincipalDep,
     services: ServicesDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     state: DeliveryState | None = None,
     before: Annotated[str | None, Query(max_length=26)] = None,
     limit: Annotated[int, Query(ge=1, le=LOG_PAGE_MAX)] = 100,

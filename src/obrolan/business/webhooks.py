@@ -53,12 +53,12 @@ class EventIds:
     def next(self) -> str:
         made = new_id()
         if made <= self.last:
-            made = _successor(self.last)
+            made = id_after(self.last)
         self.last = made
         return made
 
 
-def _successor(event_id: str) -> str:
+def id_after(event_id: str) -> str:
     # 26 base32 digits hold 128 bits and 2 zero bits at the end: one more is 4 more.
     value = 0
     for char in event_id:
