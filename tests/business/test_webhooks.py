@@ -25,6 +25,7 @@ from obrolan.jobs.models import jobs
 from obrolan.jobs.rules import JobState
 from tests.business.conftest import GRAPH, Business, make_business
 from tests.business.webhook_receiver import Receiver
+from tests.support.cli import obrolan_cli
 from tests.support.factories import make_room, make_user
 from tests.support.server import RunningServer, start_server
 
@@ -482,3 +483,38 @@ def test_event_ids_grow_strictly_in_the_order_they_are_made() -> None:
     assert made == sorted(made) and len(set(made)) == len(made)
     assert id_after("0" * 26) == "0" * 25 + "4"
     assert id_after("0" * 25 + "w") == "0" * 24 + "10"  # the carry
+
+
+async def test_f9_operators_list_deliveries_and_replay_from_the_cli(
+    server: RunningServer, receiver: Receiver, clock: FakeClock
+) -> None:
+    business = await make_business(server)
+    assert (await subscribe(business, receiver)).status_code == 200
+    started = clock.now()
+    made = [await emit(server, business, "a", n) for n in range(2)]
+    await until(lambda: len(receiver.accepted()) == 2)
+    await settled(server)
+
+    listing = await obrolan_cli(server, "business", "webhooks", "deliveries", business.id)
+    assert listing.returncode == 0, listing.stderr
+    rows = [line for line in listing.stdout.splitlines() if any(i in line for i in made)]
+    assert len(rows) == 2 and all("delivered" in r and "c:a" in r for r in rows)
+
+    window = ["--since", started.isoformat(), "--until", (started + timedelta(1)).isoformat()]
+    replayed = await obrolan_cli(server, "business", "webhooks", "replay", business.id, *window)
+    assert replayed.returncode == 0, replayed.stderr
+    assert "queued 2" in replayed.stdout
+    assert set((await states(server, business)).values()) == {"pending"}
+
+    naive = await obrolan_cli(
+        server,
+        "business",
+        "webhooks",
+        "replay",
+        business.id,
+        "--since",
+        "2026-01-01T00:00",
+        "--until",
+        "2026-01-02T00:00+00:00",
+    )
+    assert naive.returncode == 1 and "time zone" in naive.stderr

@@ -117,6 +117,27 @@ class WebhookSubscriptions:
     ) -> list[Delivery]:
         """The delivery log, newest first: events with their attempts, never their bodies."""
         await self.business.require_manager(actor, business_id)
+        return await self.log(
+            business_id, since=since, until=until, state=state, before=before, limit=limit
+        )
+
+    async def replay(
+        self, actor: Principal, business_id: str, since: datetime, until: datetime
+    ) -> int:
+        await self.business.require_manager(actor, business_id)
+        return await self.resend(business_id, since, until)
+
+    # -- for callers that have authorised (and operators, `obrolan business webhooks`) ---------
+    async def log(
+        self,
+        business_id: str,
+        *,
+        since: datetime | None,
+        until: datetime | None,
+        state: str | None,
+        before: str | None,
+        limit: int,
+    ) -> list[Delivery]:
         async with self.db.read() as conn:
             found = await store.logged_events(
                 conn,
@@ -130,12 +151,9 @@ class WebhookSubscriptions:
             tries = await store.attempts_of(conn, [e.id for e in found])
         return [Delivery(e, tries[e.id]) for e in found]
 
-    async def replay(
-        self, actor: Principal, business_id: str, since: datetime, until: datetime
-    ) -> int:
+    async def resend(self, business_id: str, since: datetime, until: datetime) -> int:
         """Send again every event made in [since, until): in order per key, with the same
         bodies (so the same signatures while the app secret is the same); how many."""
-        await self.business.require_manager(actor, business_id)
         if until <= since:
             raise Invalid("until must be after since", field="until")
         queued = 0
