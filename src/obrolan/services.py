@@ -13,6 +13,8 @@ from obrolan.business.media import MediaService
 from obrolan.business.messaging import BusinessMessaging
 from obrolan.business.objects import GraphObjects
 from obrolan.business.service import BusinessService
+from obrolan.business.webhook_delivery import WebhookDelivery
+from obrolan.business.webhook_service import WebhookSubscriptions
 from obrolan.business.webhooks import WebhookOutbox
 from obrolan.chat.service import ChatService
 from obrolan.clock import Clock
@@ -70,6 +72,8 @@ class Services:
     graph_objects: GraphObjects
     business_messaging: BusinessMessaging
     business_media: MediaService
+    webhook_delivery: WebhookDelivery
+    webhook_subscriptions: WebhookSubscriptions
 
     async def start(self) -> None:
         await self.stream.raise_floor()
@@ -163,6 +167,11 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     business_messaging.register(job_worker)
     graph_objects.register(read=business_media.read, delete=business_media.delete)
+    webhook_delivery = WebhookDelivery(settings, stream, data_keys, jobs, clock)
+    webhook_delivery.register(job_worker)
+    webhook_subscriptions = WebhookSubscriptions(
+        settings, db, stream, data_keys, jobs, business, clock
+    )
     return Services(
         settings,
         clock,
@@ -194,6 +203,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         graph_objects,
         business_messaging,
         business_media,
+        webhook_delivery,
+        webhook_subscriptions,
     )
 
 

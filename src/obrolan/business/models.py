@@ -323,10 +323,17 @@ business_webhook_events = Table(
         nullable=True,
         info=data("user.content.private", "essential.service", "webhook-log", encrypted=True),
     ),
-    Column("state", String(10), nullable=False, info=system("webhook-log")),  # pending|...
+    # pending | sending | delivered | dead
+    Column("state", String(10), nullable=False, info=system("webhook-log")),
     Column("attempts", Integer, nullable=False, default=0, info=system("webhook-log")),
     Column("created_at", UTCDateTime, nullable=False, info=system("webhook-log")),
     Column("delivered_at", UTCDateTime, nullable=True, info=system("webhook-log")),
+    # Delivery (webhook_delivery.py): not tried before `next_attempt_at`; an attempt is
+    # in flight until `lease_until`; given up after `expires_at` (None: the retry period
+    # from `created_at`; a replay sets it anew).
+    Column("next_attempt_at", UTCDateTime, nullable=True, info=system("webhook-log")),
+    Column("lease_until", UTCDateTime, nullable=True, info=system("webhook-log")),
+    Column("expires_at", UTCDateTime, nullable=True, info=system("webhook-log")),
     Index("ix_business_webhook_events_key_state", "ordering_key", "state", "id"),
     Index("ix_business_webhook_events_business_created", "business_id", "created_at"),
 )

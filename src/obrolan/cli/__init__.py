@@ -6,7 +6,16 @@ end the command with one red line and exit code 1, never a traceback. One module
 command group; importing them registers their commands on `app`.
 """
 
-from obrolan.cli import admin, audit, backup, jobs, privacy, privacy_requests, serve
+from obrolan.cli import (
+    admin,
+    audit,
+    backup,
+    business_webhooks,
+    jobs,
+    privacy,
+    privacy_requests,
+    serve,
+)
 from obrolan.cli._common import app, redact
 from obrolan.cli.serve import uvicorn_options
 
@@ -15,6 +24,7 @@ __all__ = [
     "app",
     "audit",
     "backup",
+    "business_webhooks",
     "jobs",
     "privacy",
     "privacy_requests",

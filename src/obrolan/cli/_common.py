@@ -48,6 +48,16 @@ audit_app = typer.Typer(
     help="Check the tamper-evident audit log.", no_args_is_help=True, rich_markup_mode=None
 )
 app.add_typer(audit_app, name="audit")
+business_app = typer.Typer(
+    help="Inspect business accounts' integrations.", no_args_is_help=True, rich_markup_mode=None
+)
+business_webhooks_app = typer.Typer(
+    help="A business's webhook deliveries: the log, and sending events again.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+business_app.add_typer(business_webhooks_app, name="webhooks")
+app.add_typer(business_app, name="business")
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)

@@ -33,6 +33,7 @@ from obrolan.accounts import throttle_store
 from obrolan.accounts.rules import SessionLifetime
 from obrolan.accounts.throttle import action_windows
 from obrolan.business import conversation_store as business_store
+from obrolan.business import webhook_store
 from obrolan.business.media import MediaService
 from obrolan.chat import store as chat_store
 from obrolan.clock import Clock
@@ -202,6 +203,8 @@ class RetentionSweep:
             *await self._disappearing_messages(now),
             self._expired_exports(now),
             self._business_messages(now),
+            self._webhook_bodies(now),
+            self._webhook_log(now),
         ]
 
     async def sweep(self, now: datetime) -> dict[str, int]:
@@ -376,6 +379,31 @@ class RetentionSweep:
             lambda conn, limit: business_store.delete_expired_messages(conn, cutoff, limit),
             lambda conn: business_store.count_expired_messages(conn, cutoff),
             business_store.oldest_message,
+        )
+
+    def _webhook_bodies(self, now: datetime) -> Deletion:
+        """R2: the bodies of webhook events (which hold message text) after the business
+        messages' period; the log of the deliveries stays."""
+        cutoff = now - timedelta(days=self.settings.business_message_days)
+        return rows_deletion(
+            "webhook-bodies",
+            "webhook-log",
+            "business_webhook_events",
+            lambda conn, limit: webhook_store.drop_bodies_older_than(conn, cutoff, limit),
+            lambda conn: webhook_store.count_bodies_older_than(conn, cutoff),
+            webhook_store.oldest_body,
+        )
+
+    def _webhook_log(self, now: datetime) -> Deletion:
+        """R5: webhook deliveries and their attempts after the logs' period."""
+        cutoff = now - timedelta(days=self.settings.privacy_log_days)
+        return rows_deletion(
+            "webhook-log",
+            "webhook-log",
+            "business_webhook_events",
+            lambda conn, limit: webhook_store.delete_log_older_than(conn, cutoff, limit),
+            lambda conn: webhook_store.count_log_older_than(conn, cutoff),
+            webhook_store.oldest_event,
         )
 
     async def _disappearing_messages(self, now: datetime) -> list[Deletion]:
