@@ -1,17 +1,20 @@
-"""R2: business messages are deleted 30 days after delivery by the retention sweep, from
-the person's chat too, with evidence in the audit log."""
+"""R2: business messages and their media are deleted 30 days after delivery by the
+retention sweep, from the person's chat and from the webhook log's bodies too, with
+evidence in the audit log."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from obrolan.business.models import business_messages
+from obrolan.business.models import business_messages, business_webhook_events
 from obrolan.clock import FakeClock
 from tests.business.conftest import customer, make_business, opt_in, start_business_server
+from tests.business.test_media import jpeg, uploaded
 from tests.business.test_messages import _chat_with, _history, _write
 from tests.privacy.sweeping import SWEEP_SECONDS, first_sweep_done, run_next_sweep, runs
 from tests.support.outbound import SmsGatewayStandIn
@@ -46,7 +49,10 @@ async def test_r2_business_messages_are_deleted_30_days_after_delivery(
     await _write(budi, room_id, "Pesanan saya sudah dikirim?")
     old = await business.send({"to": PHONE[1:], "type": "text", "text": {"body": "Sudah, kak"}})
     assert old.status_code == 200
-    [_, answer] = await _history(budi, room_id)
+    media_id = await uploaded(business, jpeg())
+    photo = await business.send({"to": PHONE[1:], "type": "image", "image": {"id": media_id}})
+    assert photo.status_code == 200
+    [*_, answer] = await _history(budi, room_id)
     await budi.http.post(
         f"/api/v1/rooms/{room_id}/receipts", json={"read_up_to": answer["position"]}
     )
@@ -70,4 +76,20 @@ async def test_r2_business_messages_are_deleted_30_days_after_delivery(
     for run in await runs(server):
         for table, n in run["rules"].get("business-messages", {}).get("removed", {}).items():
             removed[table] = removed.get(table, 0) + n
-    assert removed == {"business_messages": 2, "messages": 2, "reactions": 0}
+    assert removed == {
+        "business_messages": 3,
+        "messages": 3,
+        "reactions": 0,
+        "business_media": 1,
+    }
+    assert (await budi.http.get(f"/api/v1/business-media/{media_id}")).status_code == 404
+    # The webhook events about the old messages keep no body (their text); newer ones do.
+    async with server.services.db.read() as conn:
+        bodies = (
+            await conn.execute(
+                select(business_webhook_events.c.created_at, business_webhook_events.c.body_enc)
+            )
+        ).all()
+    cutoff = clock.now() - timedelta(days=30)
+    assert {at < cutoff for at, _ in bodies} == {True, False}
+    assert all((body is None) == (at < cutoff) for at, body in bodies)
