@@ -24,6 +24,8 @@ from obrolan.business.media_api import person_router as business_media_router
 from obrolan.business.media_api import router as cloud_media_router
 from obrolan.business.message_api import me_router as business_me_router
 from obrolan.business.message_api import router as cloud_messages_router
+from obrolan.business.template_api import review_router as template_review_router
+from obrolan.business.template_api import router as template_router
 from obrolan.business.webhook_api import graph_router as webhook_graph_router
 from obrolan.business.webhook_api import router as webhook_router
 from obrolan.chat.api import router as chat_router
@@ -91,8 +93,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(business_me_router, prefix=API_PREFIX, dependencies=api_checks)
     app.include_router(business_media_router, prefix=API_PREFIX, dependencies=api_checks)
     app.include_router(webhook_router, prefix=API_PREFIX, dependencies=api_checks)
+    app.include_router(template_review_router, prefix=API_PREFIX, dependencies=api_checks)
     # The Cloud API surface, at the root as graph.facebook.com has it (/v25.0/...).
     app.include_router(cloud_api_router)
+    app.include_router(template_router)
     app.include_router(cloud_messages_router)
     app.include_router(cloud_media_router)
     app.include_router(webhook_graph_router)

@@ -13,6 +13,7 @@ from obrolan.business.media import MediaService
 from obrolan.business.messaging import BusinessMessaging
 from obrolan.business.objects import GraphObjects
 from obrolan.business.service import BusinessService
+from obrolan.business.templates import TemplateService
 from obrolan.business.webhook_delivery import WebhookDelivery
 from obrolan.business.webhook_service import WebhookSubscriptions
 from obrolan.business.webhooks import WebhookOutbox
@@ -74,6 +75,7 @@ class Services:
     business_media: MediaService
     webhook_delivery: WebhookDelivery
     webhook_subscriptions: WebhookSubscriptions
+    templates: TemplateService
 
     async def start(self) -> None:
         await self.stream.raise_floor()
@@ -172,6 +174,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     webhook_subscriptions = WebhookSubscriptions(
         settings, db, stream, data_keys, jobs, business, clock
     )
+    templates = TemplateService(db, stream, webhooks)
+    graph_objects.register(read=templates.graph_read, edit=templates.graph_edit)
+    business_messaging.templates = templates
     return Services(
         settings,
         clock,
@@ -205,6 +210,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         business_media,
         webhook_delivery,
         webhook_subscriptions,
+        templates,
     )
 
 

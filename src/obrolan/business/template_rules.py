@@ -16,7 +16,6 @@ from obrolan.business.graph import GraphError, invalid_parameter, missing_parame
 
 NAME = re.compile(r"^[a-z0-9_]{1,512}$")
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
-STATUSES = ("APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED")
 # The languages Meta accepts for templates (its "Supported languages" list).
 _LANGUAGE_CODES = """
 af sq ar ar_EG ar_AE ar_LB ar_MA ar_QA az be_BY bn bn_IN bg ca zh_CN zh_HK zh_TW hr cs da
@@ -78,7 +77,7 @@ class Submission:
 class Checked:
     submission: Submission
     rejected_reason: str | None  # Meta's reason when rejected automatically
-    detail: str | None  # why, in words (for the operator and the docs)
+    detail: str | None  # which rule, in words (Meta answers only with the reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +315,11 @@ def _buttons_problem(buttons: list[dict[str, Any]]) -> str | None:
     return None
 
 
+def _put_in(text: str, value: str) -> str:
+    """`text` with its parameter replaced by `value`, verbatim (no backslash escapes)."""
+    return _PLACEHOLDER.sub(lambda _m: value, text)
+
+
 def _one_string_list(value: Any) -> bool:
     return isinstance(value, list) and len(value) == 1 and isinstance(value[0], str)
 
@@ -497,8 +501,7 @@ def _buttons(template_buttons: list[dict[str, Any]], sent: SentButtons) -> list[
             _expect(len(params) == int(dynamic))
             url = button["url"]
             if dynamic:
-                suffix = _value(params[0])
-                url = _PLACEHOLDER.sub(lambda _m, s=suffix: s, url)  # type: ignore[misc]
+                url = _put_in(url, _value(params[0]))
             out.append({"type": "url", "text": button["text"], "url": url})
         elif kind == "PHONE_NUMBER":
             _expect(not params)

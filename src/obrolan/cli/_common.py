@@ -57,6 +57,10 @@ business_webhooks_app = typer.Typer(
     rich_markup_mode=None,
 )
 business_app.add_typer(business_webhooks_app, name="webhooks")
+business_templates_app = typer.Typer(
+    help="Review businesses' message templates.", no_args_is_help=True, rich_markup_mode=None
+)
+business_app.add_typer(business_templates_app, name="templates")
 app.add_typer(business_app, name="business")
 
 console = Console(highlight=False)

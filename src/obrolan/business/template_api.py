@@ -1,0 +1,176 @@
+"""Message templates' routes: the Cloud API's `/{waba_id}/message_templates` (Graph
+shape), and the operator's review queue under /api/v1/admin/business-templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from obrolan.api.deps import PrincipalDep, ServicesDep, refuse_nul_in_url
+from obrolan.api.inputs import RequestBody
+from obrolan.business.cloud_api import BusinessDep, V, json_object
+from obrolan.business.graph import GraphRoute, invalid_parameter, unknown_object
+from obrolan.business.service import BusinessPrincipal
+from obrolan.business.template_store import TemplateFilter, TemplateRow
+from obrolan.business.templates import KNOWN_FIELDS, REASON_MAX, cloud_template
+
+# Its query values reach SQL, where PostgreSQL refuses NUL characters.
+router = APIRouter(
+    route_class=GraphRoute, dependencies=[Depends(refuse_nul_in_url)], tags=["cloud api"]
+)
+
+LIMIT_DEFAULT = 25
+LIMIT_MAX = 100
+
+
+def _own(principal: BusinessPrincipal, waba_id: str) -> None:
+    if waba_id != principal.business_id:
+        raise unknown_object(waba_id)
+
+
+def _fields(raw: str | None) -> tuple[str, ...] | None:
+    if raw is None or not raw.strip():
+        return None
+    fields = tuple(dict.fromkeys(f.strip() for f in raw.split(",") if f.strip()))
+    unknown = [f for f in fields if f not in KNOWN_FIELDS]
+    if unknown:
+        raise invalid_parameter(f"Tried accessing nonexisting field ({unknown[0]})")
+    return tuple(f for f in fields if f != "id")
+
+
+@router.post(V + "/{waba_id}/message_templates")
+async def create_template(
+    waba_id: str, request: Request, principal: BusinessDep, services: ServicesDep
+) -> dict[str, Any]:
+    _own(principal, waba_id)
+    row = await services.templates.create(principal, await json_object(request))
+    return {"id": row.id, "status": row.status, "category": row.category}
+
+
+@router.get(V + "/{waba_id}/message_templates")
+async def list_templates(
+    waba_id: str,
+    request: Request,
+    principal: BusinessDep,
+    services: ServicesDep,
+    name: Annotated[str | None, Query(max_length=512)] = None,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    category: Annotated[str | None, Query(max_length=16)] = None,
+    language: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1)] = LIMIT_DEFAULT,
+    after: Annotated[str | None, Query(max_length=26)] = None,
+    fields: Annotated[str | None, Query(max_length=512)] = None,
+) -> dict[str, Any]:
+    _own(principal, waba_id)
+    wanted = _fields(fields)
+    where = TemplateFilter(
+        name=name,
+        status=status.upper() if status else None,
+        category=category.upper() if category else None,
+        language=language,
+    )
+    page = await services.templates.list_templates(
+        principal, where, after=after or None, limit=min(limit, LIMIT_MAX)
+    )
+    answer: dict[str, Any] = {"data": [cloud_template(r, wanted) for r in page.templates]}
+    if page.templates:
+        last = page.templates[-1].id
+        paging: dict[str, Any] = {"cursors": {"before": page.templates[0].id, "after": last}}
+        if page.has_more:
+            paging["next"] = str(request.url.include_query_params(after=last))
+        answer["paging"] = paging
+    return answer
+
+
+@router.delete(V + "/{waba_id}/message_templates")
+async def delete_template(
+    waba_id: str,
+    principal: BusinessDep,
+    services: ServicesDep,
+    name: Annotated[str, Query(min_length=1, max_length=512)],
+    hsm_id: Annotated[str | None, Query(max_length=26)] = None,
+) -> dict[str, Any]:
+    _own(principal, waba_id)
+    await services.templates.delete(principal, name, hsm_id or None)
+    return {"success": True}
+
+
+# -- the operator's review queue ------------------------------------------------------------
+review_router = APIRouter(prefix="/admin/business-templates", tags=["administration"])
+
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+_NOT_AN_ADMIN = {"description": "not-an-admin: the caller is not a site administrator", **_PROBLEM}
+_DECIDED: dict[int | str, dict[str, Any]] = {
+    403: _NOT_AN_ADMIN,
+    404: {"description": "no such template", **_PROBLEM},
+    409: {"description": "the template is not PENDING (already reviewed)", **_PROBLEM},
+}
+Status = Literal["APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED"]
+
+
+class TemplateReviewOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    business_id: str
+    name: str
+    language: str
+    category: str
+    status: Status
+    components: list[dict[str, Any]]
+    rejected_reason: str | None
+    reviewed_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TemplateReviewPage(BaseModel):
+    templates: list[TemplateReviewOut]
+    next: str | None = Field(description="`after` for the next page; null on the last")
+
+
+class RejectIn(RequestBody):
+    reason: str = Field(min_length=1, max_length=REASON_MAX)
+
+
+def _out(row: TemplateRow) -> TemplateReviewOut:
+    return TemplateReviewOut.model_validate(row)
+
+
+@review_router.get("", responses={403: _NOT_AN_ADMIN})
+async def review_queue(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    status: Status | None = "PENDING",
+    limit: Annotated[int, Query(ge=1, le=100)] = 100,
+    after: Annotated[str | None, Query(max_length=26)] = None,
+) -> TemplateReviewPage:
+    """Every business's templates in `status` (PENDING by default), oldest first."""
+    page = await services.templates.queue(principal, status, after=after, limit=limit)
+    rows = page.templates
+    return TemplateReviewPage(
+        templates=[_out(r) for r in rows], next=rows[-1].id if page.has_more else None
+    )
+
+
+Id = Annotated[str, Path(max_length=26)]
+
+
+@review_router.post("/{template_id}/approve", responses=_DECIDED)
+async def approve_template(
+    template_id: Id, principal: PrincipalDep, services: ServicesDep
+) -> TemplateReviewOut:
+    """Approve a PENDING template: it can be sent, and the business hears of it."""
+    return _out(await services.templates.approve(principal, template_id))
+
+
+@review_router.post("/{template_id}/reject", responses=_DECIDED)
+async def reject_template(
+    template_id: Id, body: RejectIn, principal: PrincipalDep, services: ServicesDep
+) -> TemplateReviewOut:
+    """Reject a PENDING template with a reason (Meta's are INVALID_FORMAT, PROMOTIONAL,
+    INCORRECT_CATEGORY, ABUSIVE_CONTENT, SCAM, TAG_CONTENT_MISMATCH)."""
+    return _out(await services.templates.reject(principal, template_id, body.reason))
