@@ -93,6 +93,13 @@ def test_meta_languages_are_accepted(language: str) -> None:
         {"components": [{"type": "HEADER", "format": "TEXT", "text": "x"}]},  # no BODY
         {"components": [body("a"), body("b")]},
         {"components": [{"type": "HEADER", "format": "GIF"}, body("a")]},
+        {"components": [{"type": "HEADER", "format": "IMAGE"}, body("a")]},  # no sample
+        {
+            "components": [
+                {"type": "HEADER", "format": "VIDEO", "example": {"header_handle": []}},
+                body("a"),
+            ]
+        },
         {"components": [body("a"), {"type": "BUTTONS", "buttons": [{"type": "CALL"}]}]},
         {"components": [body("a"), {"type": "BUTTONS", "buttons": "x"}]},
         {
@@ -334,7 +341,8 @@ def test_named_parameters_are_filled_in_by_name() -> None:
 
 
 def test_media_headers_take_a_link_or_an_id() -> None:
-    template = record({"type": "HEADER", "format": "IMAGE"}, body("Your receipt is attached."))
+    image = {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["4::aW1n"]}}
+    template = record(image, body("Your receipt is attached."))
     by_link = render(
         template,
         [

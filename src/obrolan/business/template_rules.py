@@ -157,6 +157,12 @@ def normalised_components(raw: Any) -> list[dict[str, Any]]:
             component["format"] = fmt.upper()
             if component["format"] == "TEXT":
                 _require_text(item, "HEADER")
+            elif component["format"] != "LOCATION":
+                # A sample of the media, as Meta asks (and client libraries read back).
+                handle = item.get("example", {})
+                handle = handle.get("header_handle") if isinstance(handle, dict) else None
+                if not _strings(handle):
+                    raise invalid_parameter("a media HEADER needs example.header_handle")
         elif kind in ("BODY", "FOOTER"):
             _require_text(item, kind)
         else:
@@ -167,6 +173,10 @@ def normalised_components(raw: Any) -> list[dict[str, Any]]:
     if "BODY" not in seen:
         raise missing_parameter("a BODY component is required")
     return out
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
 
 
 def _require_text(item: Mapping[str, Any], kind: str) -> None:

@@ -196,7 +196,6 @@ class TemplateService:
             raise GraphError(
                 132001,
                 "Template name does not exist in the translation",
-                status=404,
                 details=f"template name ({name}) does not exist in {language}",
             )
         return render(row.record(), components)
