@@ -7,8 +7,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import orjson
 import pytest
+from pywa_async import WhatsApp
+from pywa_async.types import templates as t
 from sqlalchemy import select
 
 from obrolan.admin import OPERATOR
@@ -173,6 +176,8 @@ async def test_f9_templates_are_listed_filtered_and_paged(business_server: Runni
     assert await listed(name="promo_0") == [ids[0], indonesian]
     assert await listed(name="promo_0", language="id") == [indonesian]
     assert await listed(status="APPROVED") == [ids[1]]
+    assert await listed(status="approved,REJECTED") == [ids[1]]
+    assert await listed(language="id,fr") == [indonesian]
     assert await listed(category="MARKETING") == [ids[1], ids[3]]
     assert await listed(name="nothing") == []
 
@@ -187,11 +192,24 @@ async def test_f9_templates_are_listed_filtered_and_paged(business_server: Runni
     assert [t["id"] for t in last["data"]] == [ids[4], indonesian]
     assert "next" not in last["paging"]
 
+    # The summary pywa asks for: promo_1…promo_4 lack an Indonesian translation.
+    summary = "total_count,message_template_count,message_template_limit,are_translations_complete"
+    counted = await business.graph.get(url, params={"category": "MARKETING", "summary": summary})
+    assert counted.json()["summary"] == {
+        "total_count": 2,
+        "message_template_count": 6,
+        "message_template_limit": 6000,
+        "are_translations_complete": False,
+    }
+
     # Only the fields asked for (and the id).
     some = (await business.graph.get(url, params={"fields": "name,status", "limit": 1})).json()
     assert some["data"] == [{"id": ids[0], "name": "promo_0", "status": "PENDING"}]
-    unknown = await business.graph.get(url, params={"fields": "name,secret"})
-    assert unknown.status_code == 400 and unknown.json()["error"]["code"] == 100
+    # Fields Meta has and templates here lack are left out, as Meta leaves out what a
+    # template lacks (client libraries ask for them all).
+    more = {"fields": "name,quality_score,rejected_reason", "limit": 1}
+    some = (await business.graph.get(url, params=more)).json()
+    assert some["data"] == [{"id": ids[0], "name": "promo_0", "rejected_reason": "NONE"}]
     # A NUL never reaches the database (PostgreSQL would refuse it).
     nul = await business.graph.get(url, params={"name": "promo\x00"})
     assert nul.status_code == 400 and nul.json()["error"]["code"] == 100
@@ -213,7 +231,12 @@ async def test_f9_an_edit_changes_components_and_category_and_goes_back_to_pendi
         f"{GRAPH}/{made['id']}", json={"components": [new_body], "category": "MARKETING"}
     )
     assert edited.status_code == 200, edited.text
-    assert edited.json() == {"success": True}
+    assert edited.json() == {
+        "success": True,
+        "id": made["id"],
+        "name": "order_update",
+        "category": "MARKETING",
+    }
     template = (await business.graph.get(f"{GRAPH}/{made['id']}")).json()
     assert template["status"] == "PENDING" and template["category"] == "MARKETING"
     assert template["components"] == [new_body] and template["name"] == "order_update"
@@ -509,3 +532,67 @@ async def test_f9_for_send_fills_in_an_approved_template(business_server: Runnin
     # Deciding it again is refused by the service too.
     with pytest.raises(Conflict):
         await templates.reject(OPERATOR, positional["id"], "SCAM")
+
+
+class _ToServer(httpx.AsyncHTTPTransport):
+    """pywa's Graph requests, sent to the test server (COMPAT.md §2)."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__()
+        self.port = port
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self.port)
+        return await super().handle_async_request(request)
+
+
+async def test_f9_pywa_creates_lists_reads_edits_and_deletes_templates(
+    business_server: RunningServer,
+) -> None:
+    business = await make_business(business_server)
+    session = httpx.AsyncClient(transport=_ToServer(business_server.port), timeout=30)
+    wa = WhatsApp(
+        phone_id=business.number_id,
+        token=business.token,
+        waba_id=business.id,
+        api_version="25.0",
+        session=session,
+    )
+    try:
+        created = await wa.create_template(
+            template=t.Template(
+                name="welcome_offer",
+                language=t.TemplateLanguage.INDONESIAN,
+                category=t.TemplateCategory.MARKETING,
+                parameter_format=t.ParamFormat.NAMED,
+                components=[
+                    t.HeaderText(text="Selamat datang!"),
+                    t.BodyText(text="Halo {{name}}, ada diskon untukmu hari ini.", name="Budi"),
+                    t.FooterText(text="Toko Sari"),
+                    t.Buttons(buttons=[t.QuickReplyButton(text="Mau")]),
+                ],
+            )
+        )
+        assert created.status == t.TemplateStatus.PENDING
+        await business_server.services.templates.approve(OPERATOR, created.id)
+
+        listed = await wa.get_templates(statuses=[t.TemplateStatus.APPROVED])
+        [details] = list(listed)
+        assert (listed.total_count, listed.message_template_count) == (1, 1)
+        assert listed.are_translations_complete is True
+        assert details.id == created.id and details.name == "welcome_offer"
+        assert details.parameter_format == t.ParamFormat.NAMED
+        assert details.language == t.TemplateLanguage.INDONESIAN
+        got = await wa.get_template(created.id)
+        assert got.status == t.TemplateStatus.APPROVED and len(got.components) == 4
+
+        updated = await wa.update_template(created.id, new_category=t.TemplateCategory.UTILITY)
+        assert updated.success
+        again = await wa.get_template(created.id)
+        assert again.status == t.TemplateStatus.PENDING
+        assert again.category == t.TemplateCategory.UTILITY
+
+        assert (await wa.delete_template("welcome_offer")).success
+        assert list(await wa.get_templates()) == []
+    finally:
+        await session.aclose()

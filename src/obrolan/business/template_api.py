@@ -3,6 +3,8 @@ shape), and the operator's review queue under /api/v1/admin/business-templates."
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from dataclasses import fields as fields_of
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -12,10 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from obrolan.api.deps import PrincipalDep, ServicesDep, refuse_nul_in_url
 from obrolan.api.inputs import RequestBody
 from obrolan.business.cloud_api import BusinessDep, V, json_object
-from obrolan.business.graph import GraphRoute, invalid_parameter, unknown_object
+from obrolan.business.graph import GraphRoute, unknown_object
 from obrolan.business.service import BusinessPrincipal
 from obrolan.business.template_store import TemplateFilter, TemplateRow
-from obrolan.business.templates import KNOWN_FIELDS, REASON_MAX, cloud_template
+from obrolan.business.templates import (
+    KNOWN_FIELDS,
+    REASON_MAX,
+    TemplateSummary,
+    cloud_template,
+)
 
 # Its query values reach SQL, where PostgreSQL refuses NUL characters.
 router = APIRouter(
@@ -24,6 +31,7 @@ router = APIRouter(
 
 LIMIT_DEFAULT = 25
 LIMIT_MAX = 100
+SUMMARY_FIELDS = tuple(f.name for f in fields_of(TemplateSummary))
 
 
 def _own(principal: BusinessPrincipal, waba_id: str) -> None:
@@ -32,13 +40,21 @@ def _own(principal: BusinessPrincipal, waba_id: str) -> None:
 
 
 def _fields(raw: str | None) -> tuple[str, ...] | None:
+    """The fields asked for that templates here have. Others Meta has (quality_score,
+    sub_category…) are left out, as Meta leaves out what a template lacks: client
+    libraries ask for all of them."""
     if raw is None or not raw.strip():
         return None
-    fields = tuple(dict.fromkeys(f.strip() for f in raw.split(",") if f.strip()))
-    unknown = [f for f in fields if f not in KNOWN_FIELDS]
-    if unknown:
-        raise invalid_parameter(f"Tried accessing nonexisting field ({unknown[0]})")
-    return tuple(f for f in fields if f != "id")
+    asked = {f.strip() for f in raw.split(",")}
+    return tuple(f for f in KNOWN_FIELDS if f in asked)
+
+
+def _any_of(raw: str | None) -> tuple[str, ...] | None:
+    """`APPROVED,PENDING` (pywa joins a filter's values with commas)."""
+    if raw is None:
+        return None
+    values = tuple(v.strip() for v in raw.split(",") if v.strip())
+    return values or None
 
 
 @router.post(V + "/{waba_id}/message_templates")
@@ -57,20 +73,21 @@ async def list_templates(
     principal: BusinessDep,
     services: ServicesDep,
     name: Annotated[str | None, Query(max_length=512)] = None,
-    status: Annotated[str | None, Query(max_length=16)] = None,
-    category: Annotated[str | None, Query(max_length=16)] = None,
-    language: Annotated[str | None, Query(max_length=16)] = None,
+    status: Annotated[str | None, Query(max_length=512)] = None,
+    category: Annotated[str | None, Query(max_length=512)] = None,
+    language: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1)] = LIMIT_DEFAULT,
     after: Annotated[str | None, Query(max_length=26)] = None,
     fields: Annotated[str | None, Query(max_length=512)] = None,
+    summary: Annotated[str | None, Query(max_length=512)] = None,
 ) -> dict[str, Any]:
     _own(principal, waba_id)
     wanted = _fields(fields)
     where = TemplateFilter(
         name=name,
-        status=status.upper() if status else None,
-        category=category.upper() if category else None,
-        language=language,
+        statuses=_any_of(status.upper() if status else None),
+        categories=_any_of(category.upper() if category else None),
+        languages=_any_of(language),
     )
     page = await services.templates.list_templates(
         principal, where, after=after or None, limit=min(limit, LIMIT_MAX)
@@ -82,6 +99,10 @@ async def list_templates(
         if page.has_more:
             paging["next"] = str(request.url.include_query_params(after=last))
         answer["paging"] = paging
+    asked = {f.strip() for f in (summary or "").split(",")} & set(SUMMARY_FIELDS)
+    if asked:
+        counts = asdict(await services.templates.summary(principal, where))
+        answer["summary"] = {f: counts[f] for f in SUMMARY_FIELDS if f in asked}
     return answer
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,10 +35,12 @@ class TemplateRow:
 
 @dataclass(frozen=True, slots=True)
 class TemplateFilter:
+    """Exact name; any of the statuses, categories, languages (None: any at all)."""
+
     name: str | None = None
-    status: str | None = None
-    category: str | None = None
-    language: str | None = None
+    statuses: tuple[str, ...] | None = None
+    categories: tuple[str, ...] | None = None
+    languages: tuple[str, ...] | None = None
 
 
 def _row(row: Row[Any]) -> TemplateRow:
@@ -70,6 +72,29 @@ async def by_name(
     return _row(row) if row else None
 
 
+def _filtered(query: Any, where: TemplateFilter) -> Any:
+    if where.name is not None:
+        query = query.where(t.c.name == where.name)
+    for column, values in (
+        (t.c.status, where.statuses),
+        (t.c.category, where.categories),
+        (t.c.language, where.languages),
+    ):
+        if values is not None:
+            query = query.where(column.in_(values))
+    return query
+
+
+async def count(conn: AsyncConnection, business_id: str, where: TemplateFilter) -> int:
+    query = select(func.count()).select_from(t).where(t.c.business_id == business_id)
+    return int((await conn.execute(_filtered(query, where))).scalar_one())
+
+
+async def names_and_languages(conn: AsyncConnection, business_id: str) -> list[tuple[str, str]]:
+    rows = await conn.execute(select(t.c.name, t.c.language).where(t.c.business_id == business_id))
+    return [(name, language) for name, language in rows]
+
+
 async def page(
     conn: AsyncConnection,
     business_id: str | None,
@@ -83,14 +108,7 @@ async def page(
     query = select(t).order_by(t.c.id).limit(limit)
     if business_id is not None:
         query = query.where(t.c.business_id == business_id)
-    for column, value in (
-        (t.c.name, where.name),
-        (t.c.status, where.status),
-        (t.c.category, where.category),
-        (t.c.language, where.language),
-    ):
-        if value is not None:
-            query = query.where(column == value)
+    query = _filtered(query, where)
     if after is not None:
         query = query.where(t.c.id > after)
     return [_row(r) for r in await conn.execute(query)]

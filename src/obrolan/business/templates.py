@@ -35,13 +35,28 @@ STATUS_FIELD = "message_template_status_update"
 REASON_MAX = 512
 # The fields of a template the Graph API answers with when `fields` is not given.
 DEFAULT_FIELDS = ("name", "language", "status", "category", "components", "parameter_format")
-KNOWN_FIELDS = frozenset((*DEFAULT_FIELDS, "id", "rejected_reason"))
+KNOWN_FIELDS = (*DEFAULT_FIELDS, "rejected_reason")
+
+
+# At most this many templates per business (Meta's limit for a verified business).
+TEMPLATE_LIMIT = 6000
 
 
 @dataclass(frozen=True, slots=True)
 class TemplatePage:
     templates: list[TemplateRow]
     has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateSummary:
+    """The Graph list's `summary`: what matches, what the business has, and whether every
+    template name has every language any of them has."""
+
+    total_count: int
+    message_template_count: int
+    message_template_limit: int
+    are_translations_complete: bool
 
 
 def cloud_template(row: TemplateRow, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
@@ -87,6 +102,10 @@ class TemplateService:
             async with self.stream.transaction() as tx:
                 if await store.by_name(tx.conn, principal.business_id, sub.name, sub.language):
                     raise _already_exists(sub.name, sub.language)
+                if await store.count(tx.conn, principal.business_id, TemplateFilter()) >= (
+                    TEMPLATE_LIMIT
+                ):
+                    raise invalid_parameter(f"a business has at most {TEMPLATE_LIMIT} templates")
                 await store.insert_template(
                     tx.conn,
                     {
@@ -123,6 +142,21 @@ class TemplateService:
                 conn, principal.business_id, where, after=after, limit=limit + 1
             )
         return TemplatePage(rows[:limit], len(rows) > limit)
+
+    async def summary(self, principal: BusinessPrincipal, where: TemplateFilter) -> TemplateSummary:
+        async with self.db.read() as conn:
+            matching = await store.count(conn, principal.business_id, where)
+            pairs = await store.names_and_languages(conn, principal.business_id)
+        languages: dict[str, set[str]] = {}
+        for name, language in pairs:
+            languages.setdefault(name, set()).add(language)
+        every = set().union(*languages.values()) if languages else set()
+        return TemplateSummary(
+            matching,
+            len(pairs),
+            TEMPLATE_LIMIT,
+            all(found == every for found in languages.values()),
+        )
 
     async def get(self, principal: BusinessPrincipal, template_id: str) -> TemplateRow | None:
         """The template, if it is the token's business's (None if not, as if unknown)."""
@@ -182,7 +216,9 @@ class TemplateService:
         self, principal: BusinessPrincipal, object_id: str, body: dict[str, Any]
     ) -> dict[str, Any] | None:
         edited = await self.edit(principal, object_id, body)
-        return {"success": True} if edited is not None else None
+        if edited is None:
+            return None
+        return {"success": True, "id": edited.id, "name": edited.name, "category": edited.category}
 
     # -- the send path ------------------------------------------------------------------------
     async def for_send(
@@ -208,7 +244,11 @@ class TemplateService:
         _require_admin(actor)
         async with self.db.read() as conn:
             rows = await store.page(
-                conn, None, TemplateFilter(status=status), after=after, limit=limit + 1
+                conn,
+                None,
+                TemplateFilter(statuses=(status,) if status else None),
+                after=after,
+                limit=limit + 1,
             )
         return TemplatePage(rows[:limit], len(rows) > limit)
 
