@@ -24,9 +24,10 @@ from obrolan.business.templates import (
     cloud_template,
 )
 
-# Its query values reach SQL, where PostgreSQL refuses NUL characters.
+# Its query values reach SQL, where PostgreSQL refuses NUL characters. Out of the OpenAPI
+# description, like the other Graph routes: their shape is Meta's (docs/business-api.md).
 router = APIRouter(
-    route_class=GraphRoute, dependencies=[Depends(refuse_nul_in_url)], tags=["cloud api"]
+    route_class=GraphRoute, dependencies=[Depends(refuse_nul_in_url)], include_in_schema=False
 )
 
 LIMIT_DEFAULT = 25
@@ -165,7 +166,7 @@ def _out(row: TemplateRow) -> TemplateReviewOut:
 async def review_queue(
     principal: PrincipalDep,
     services: ServicesDep,
-    status: Status | None = "PENDING",
+    status: Status = "PENDING",
     limit: Annotated[int, Query(ge=1, le=100)] = 100,
     after: Annotated[str | None, Query(max_length=26)] = None,
 ) -> TemplateReviewPage:
