@@ -23,9 +23,10 @@ from obrolan.crypto import open_sealed
 from obrolan.errors import Conflict
 from obrolan.services import build_services
 from tests.admin.conftest import make_admin
-from tests.business.conftest import GRAPH, Business, make_business
+from tests.business.conftest import GRAPH, Business, customer, make_business, opt_in
 from tests.support.cli import obrolan_cli
 from tests.support.factories import make_user
+from tests.support.outbound import SmsGatewayStandIn
 from tests.support.server import RunningServer
 
 REVIEW = "/api/v1/admin/business-templates"
@@ -596,3 +597,46 @@ async def test_f9_pywa_creates_lists_reads_edits_and_deletes_templates(
         assert list(await wa.get_templates()) == []
     finally:
         await session.aclose()
+
+
+async def test_f9_an_approved_template_reaches_an_opted_in_person_filled_in(
+    business_server: RunningServer, sms_gateway: SmsGatewayStandIn
+) -> None:
+    business = await make_business(business_server)
+    budi = await customer(business_server, sms_gateway, "+6281234500009")
+    await opt_in(business, "+6281234500009")
+    # He wrote first (a business's first message to someone is another part's work).
+    opened = await budi.http.post(
+        "/api/v1/business-chats", json={"number": business.display_phone_number}
+    )
+    room_id = opened.json()["room_id"]
+    wrote = await budi.http.post(
+        f"/api/v1/rooms/{room_id}/messages", json={"client_msg_id": "c-1", "body": "Halo"}
+    )
+    assert wrote.status_code == 201, wrote.text
+    made = await submit(business, order_update())
+    template = {
+        "name": "order_update",
+        "language": {"code": "en_US"},
+        "components": [
+            {
+                "type": "body",
+                "parameters": [{"type": "text", "text": "Budi"}, {"type": "text", "text": "A-42"}],
+            }
+        ],
+    }
+    pending = await business.send({"to": "6281234500009", "type": "template", "template": template})
+    assert pending.status_code == 400 and pending.json()["error"]["code"] == 132001
+    await business_server.services.templates.approve(OPERATOR, made["id"])
+    short = {**template, "components": [{"type": "body", "parameters": []}]}
+    wrong = await business.send({"to": "6281234500009", "type": "template", "template": short})
+    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == 132000
+
+    sent = await business.send({"to": "6281234500009", "type": "template", "template": template})
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["messages"][0]["message_status"] == "accepted"
+    history = (await budi.http.get(f"/api/v1/rooms/{room_id}/messages")).json()["messages"]
+    assert [m["body"] for m in history] == [
+        "Halo",
+        "Order update\n\nHi Budi, your order A-42 is on its way.\n\nToko Sari",
+    ]
