@@ -23,3 +23,12 @@ def new_id() -> str:
     # The 128 bits at the top of 17 bytes: the first 26 base32 characters hold them all.
     encoded = base64.b32encode((value << 8).to_bytes(17, "big"))[:26]
     return encoded.translate(_TO_CROCKFORD).decode()
+
+
+def new_numeric_id() -> str:
+    """25 decimal digits: the millisecond time (13 digits) then 12 random ones.
+
+    For ids that Cloud API clients take for Meta's, which are all digits: pywa, for one,
+    treats a string of digits as a media id and anything else as a path or a URL.
+    """
+    return f"{int(time.time() * 1000):013d}{int.from_bytes(os.urandom(8), 'big') % 10**12:012d}"

@@ -153,6 +153,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     my_data = MyDataView(accounts, privacy_requests, audit)
     webhooks = WebhookOutbox(data_keys, jobs)
     graph_objects = GraphObjects()
+    templates = TemplateService(db, stream, webhooks)
     business_messaging = BusinessMessaging(
         settings,
         db,
@@ -162,6 +163,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         business,
         chat,
         webhooks,
+        templates,
         business_media,
         jobs,
         audit,
@@ -174,9 +176,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     webhook_subscriptions = WebhookSubscriptions(
         settings, db, stream, data_keys, jobs, business, clock
     )
-    templates = TemplateService(db, stream, webhooks)
     graph_objects.register(read=templates.graph_read, edit=templates.graph_edit)
-    business_messaging.templates = templates
     return Services(
         settings,
         clock,

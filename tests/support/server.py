@@ -7,6 +7,8 @@ import base64
 import os
 import socket
 import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,3 +191,22 @@ async def start_server(
     running = RunningServer(settings=settings, clock=clock)
     await running.start()
     return running
+
+
+@asynccontextmanager
+async def serving(app: object) -> AsyncIterator[str]:
+    """Any ASGI app (a business's own webhook receiver, say) on a free port of this loop:
+    its base URL while the block runs."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", loop="none")  # type: ignore[arg-type]
+    server = _Uvicorn(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.request_exit()
+        await task

@@ -28,7 +28,7 @@ from obrolan.crypto import open_sealed, seal
 from obrolan.crypto.files import decrypt_chunks, encrypt_file
 from obrolan.db import Database
 from obrolan.errors import NotFound
-from obrolan.ids import new_id
+from obrolan.ids import new_numeric_id
 from obrolan.realtime.stream import EventStream, Transaction
 
 # The kind a media file's header names (obrolan.crypto.files; backups use 1 to 3).
@@ -114,7 +114,7 @@ class MediaService:
             raise _upload_error(f"the file is not of type {mime_type}")
         business_id = number.business_id
         key = await self._key(business_id)
-        media_id = new_id()
+        media_id = new_numeric_id()
         relative = f"{business_id}/{media_id}.media"
         path = self.directory / relative
         sha256, written = await asyncio.to_thread(_write_encrypted, key, source, path)

@@ -53,6 +53,7 @@ from obrolan.business.rules import (
 )
 from obrolan.business.service import BusinessPrincipal, BusinessService
 from obrolan.business.store import NumberRow, number_by_digits, numbers_by_ids
+from obrolan.business.templates import TemplateService
 from obrolan.business.webhooks import WebhookOutbox
 from obrolan.chat import store as chat_store
 from obrolan.chat.memberships import change_memberships
@@ -114,6 +115,7 @@ class BusinessMessaging:
         business: BusinessService,
         chat: ChatService,
         webhooks: WebhookOutbox,
+        templates: TemplateService,
         media: MediaService,
         jobs: JobQueue,
         audit: AuditLog,
@@ -127,12 +129,11 @@ class BusinessMessaging:
         self.business = business
         self.chat = chat
         self.webhooks = webhooks
+        self.templates = templates
         self.media = media
         self.jobs = jobs
         self.audit = audit
         self.clock = clock
-        # Set by services.py when templates are there: they render a template's text.
-        self.templates: Any = None
         chat.watch(Kind.BUSINESS, self)
 
     def register(self, worker: Worker) -> None:
@@ -209,8 +210,6 @@ class BusinessMessaging:
     async def _send(self, number: NumberRow, to: Recipient, outgoing: Outgoing) -> Accepted:
         rendered = None
         if outgoing.template is not None:
-            if self.templates is None:
-                raise GraphError(132001, "Template name does not exist in the translation")
             rendered = await self.templates.for_send(
                 number.business_id,
                 outgoing.template["name"],

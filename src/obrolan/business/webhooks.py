@@ -10,6 +10,7 @@ Delivery itself is webhook_delivery.py.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -24,12 +25,13 @@ from obrolan.realtime.stream import Transaction
 DELIVER_JOB = "business.webhook"
 
 
-def envelope(business_id: str, field: str, value: dict[str, Any]) -> dict[str, Any]:
-    """The Cloud API's webhook body: one change per POST."""
-    return {
-        "object": "whatsapp_business_account",
-        "entry": [{"id": business_id, "changes": [{"field": field, "value": value}]}],
-    }
+def envelope(business_id: str, field: str, value: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The Cloud API's webhook body: one change per POST. Entries of fields other than
+    `messages` carry the change's `time`, as Meta's do (pywa reads it)."""
+    entry: dict[str, Any] = {"id": business_id, "changes": [{"field": field, "value": value}]}
+    if field != "messages":
+        entry["time"] = int(at.timestamp())
+    return {"object": "whatsapp_business_account", "entry": [entry]}
 
 
 def body_aad(event_id: str) -> bytes:
@@ -91,7 +93,7 @@ class WebhookOutbox:
         if key is None:
             return ""
         event_id = self.ids.next()
-        body = orjson.dumps(envelope(business_id, field, value))
+        body = orjson.dumps(envelope(business_id, field, value, tx.now))
         await store.insert_event(
             tx.conn,
             {
