@@ -168,3 +168,46 @@ async def opt_in(business: Business, phone: str, text: str = "Saya mau kabar pro
         json={"phone": phone, "source": "web_form", "shown_text": text, "reference": "form-7"},
     )
     assert recorded.status_code == 200, recorded.text
+
+
+async def approved_template(
+    server: RunningServer,
+    business: Business,
+    name: str,
+    category: str,
+    text: str = "Halo {{1}}, ada diskon 20% hari ini.",
+    example: list[str] | None = None,
+    language: str = "id",
+) -> str:
+    """A template submitted through the Cloud API and approved by an operator; its id."""
+    from obrolan.admin import OPERATOR
+
+    made = await business.graph.post(
+        f"{GRAPH}/{business.id}/message_templates",
+        json={
+            "name": name,
+            "language": language,
+            "category": category,
+            "components": [
+                {"type": "BODY", "text": text, "example": {"body_text": [example or ["Budi"]]}}
+            ],
+        },
+    )
+    assert made.status_code == 200, made.text
+    template_id: str = made.json()["id"]
+    await server.services.templates.approve(OPERATOR, template_id)
+    return template_id
+
+
+def template(name: str, *params: str, language: str = "id") -> dict[str, Any]:
+    """A send of a template with positional body parameters."""
+    return {
+        "type": "template",
+        "template": {
+            "name": name,
+            "language": {"code": language},
+            "components": [
+                {"type": "body", "parameters": [{"type": "text", "text": p} for p in params]}
+            ],
+        },
+    }

@@ -11,12 +11,14 @@ from obrolan.clock import FakeClock
 from tests.business.conftest import (
     GRAPH,
     Business,
+    approved_template,
     customer,
     inbound,
     make_business,
     opt_in,
     queued_events,
     statuses,
+    template,
 )
 from tests.business.test_media import jpeg, uploaded
 from tests.support.factories import User
@@ -184,6 +186,15 @@ async def test_f9_the_window_closes_24_hours_after_the_persons_last_message(
     failed = events[-1]["entry"][0]["changes"][0]["value"]["statuses"][0]
     assert failed["errors"][0]["code"] == 131047
     assert [m["body"] for m in await _history(budi, room_id)] == ["Halo"]
+    # A template at the same moment is delivered.
+    await approved_template(server, business, "pengingat", "UTILITY", "Halo {{1}}, masih ada?")
+    reminder = await business.send({"to": PHONE[1:], **template("pengingat", "Budi")})
+    assert reminder.status_code == 200
+    assert statuses(await queued_events(server, business.id))[-1] == (
+        reminder.json()["messages"][0]["id"],
+        "sent",
+    )
+    assert [m["body"] for m in await _history(budi, room_id)] == ["Halo", "Halo Budi, masih ada?"]
     # Conversations show their window state.
     listed = await business.owner.http.get(f"/api/v1/businesses/{business.id}/conversations")
     [conversation] = listed.json()["conversations"]
@@ -399,3 +410,48 @@ async def test_r4_erasing_a_person_removes_their_business_conversations_and_opt_
     assert listed.json()["conversations"] == []
     held = await business.graph.get(f"{GRAPH}/{business.id}/opt_ins", params={"phone": PHONE})
     assert held.json() == {"data": []}
+
+
+async def test_r16_after_stop_a_marketing_template_fails_with_131050_and_after_mulai_it_goes(
+    business_server: RunningServer, sms_gateway: SmsGatewayStandIn
+) -> None:
+    server = business_server
+    business = await make_business(server)
+    budi = await customer(server, sms_gateway, PHONE)
+    await approved_template(server, business, "promo_hari_ini", "MARKETING")
+    await approved_template(
+        server, business, "pesanan_siap", "UTILITY", "Pesanan {{1}} siap.", ["A-1"]
+    )
+    # Never opted in: refused at once, template or not.
+    refused = await business.send({"to": PHONE[1:], **template("promo_hari_ini", "Budi")})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == 131030
+    await opt_in(business, PHONE)
+    first = await business.send({"to": PHONE[1:], **template("promo_hari_ini", "Budi")})
+    assert first.status_code == 200 and first.json()["messages"][0]["message_status"] == "accepted"
+    room_id = (await budi.http.get("/api/v1/rooms")).json()["rooms"][0]["id"]
+    assert [m["body"] for m in await _history(budi, room_id)] == [
+        "Halo Budi, ada diskon 20% hari ini."
+    ]
+    await _write(budi, room_id, "STOP")
+    await _until(lambda: _replies(budi, room_id, business.number_user_id, at_least=2))
+    stopped = await business.send({"to": PHONE[1:], **template("promo_hari_ini", "Budi")})
+    assert stopped.status_code == 200
+    wamid = stopped.json()["messages"][0]["id"]
+    events = await queued_events(server, business.id)
+    failed = events[-1]["entry"][0]["changes"][0]["value"]["statuses"][0]
+    assert (failed["id"], failed["status"]) == (wamid, "failed")
+    assert failed["errors"][0]["code"] == 131050
+    # A utility template still goes.
+    utility = await business.send({"to": PHONE[1:], **template("pesanan_siap", "A-2")})
+    assert statuses(await queued_events(server, business.id))[-1] == (
+        utility.json()["messages"][0]["id"],
+        "sent",
+    )
+    await _write(budi, room_id, "MULAI")
+    await _until(lambda: _replies(budi, room_id, business.number_user_id, at_least=4))
+    again = await business.send({"to": PHONE[1:], **template("promo_hari_ini", "Budi")})
+    assert statuses(await queued_events(server, business.id))[-1] == (
+        again.json()["messages"][0]["id"],
+        "sent",
+    )
+    assert (await _history(budi, room_id))[-1]["body"] == "Halo Budi, ada diskon 20% hari ini."
