@@ -3,8 +3,11 @@ and the Cloud API's business-profile routes in Graph shape."""
 
 from __future__ import annotations
 
+import pytest
+
 from obrolan.clock import FakeClock
 from tests.business.conftest import GRAPH, make_business
+from tests.support.cli import obrolan_cli
 from tests.support.factories import make_user, register
 from tests.support.server import RunningServer
 
@@ -142,3 +145,40 @@ async def test_f10_the_business_profile_in_cloud_api_shape(
     assert elsewhere.status_code == 404
     assert elsewhere.headers["content-type"].startswith("application/problem+json")
     await register(server)  # the server keeps serving people meanwhile
+
+
+@pytest.mark.timeout(300)
+async def test_f10_operators_manage_businesses_from_the_cli(
+    business_server: RunningServer,
+) -> None:
+    server = business_server
+    owner = await make_user(server, "pemilik.toko")
+    created = await obrolan_cli(
+        server, "business", "create", "Toko Kita", "--owner", "pemilik.toko"
+    )
+    assert created.returncode == 0, created.stderr
+    business_id = created.stdout.strip()
+    mine = (await owner.http.get("/api/v1/businesses")).json()["businesses"]
+    assert [(b["id"], b["role"]) for b in mine] == [(business_id, "owner")]
+    number = await obrolan_cli(server, "business", "add-number", business_id, "+6281100004444")
+    assert number.returncode == 0, number.stderr
+    number_id = number.stdout.split()[0]
+    token = await obrolan_cli(server, "business", "create-token", business_id, "sistem")
+    assert token.returncode == 0, token.stderr
+    secret = token.stdout.strip()
+    graph = server.http(secret)
+    profile = await graph.get(f"{GRAPH}/{number_id}/whatsapp_business_profile")
+    assert profile.status_code == 200
+    listed = await obrolan_cli(server, "business", "tokens", business_id)
+    assert "sistem" in listed.stdout and secret not in listed.stdout
+    token_id = (await owner.http.get(f"/api/v1/businesses/{business_id}/tokens")).json()["tokens"][
+        0
+    ]["id"]
+    revoked = await obrolan_cli(server, "business", "revoke-token", business_id, token_id)
+    assert revoked.returncode == 0, revoked.stderr
+    assert (await graph.get(f"{GRAPH}/{number_id}/whatsapp_business_profile")).status_code == 401
+    everything = await obrolan_cli(server, "business", "list")
+    assert "Toko Kita" in everything.stdout and "6281100004444" in everything.stdout
+    # A mistake is one red line, not a traceback.
+    nobody = await obrolan_cli(server, "business", "create", "X", "--owner", "siapa")
+    assert nobody.returncode == 1 and "Traceback" not in nobody.stderr + nobody.stdout

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -18,6 +18,11 @@ from obrolan.config import Settings
 from obrolan.crypto import KekError
 from obrolan.errors import ObrolanError
 from obrolan.privacy.dumps import BackupError
+
+if TYPE_CHECKING:
+    from obrolan.services import Services
+
+T = TypeVar("T")
 
 # Plain help: Rich markup would read "[default: …]" in a help text as a markup tag and
 # drop it. Options that take a value name it with a metavar (typer's own is "<str>").
@@ -112,6 +117,17 @@ def load_settings() -> Settings:
         first = exc.errors()[0]
         name = "OBROLAN_" + "_".join(str(p) for p in first["loc"]).upper()
         fail(f"{name}: {first['msg'].removeprefix('Value error, ')}")
+
+
+async def with_services(settings: Settings, call: Callable[[Services], Awaitable[T]]) -> T:
+    """Run `call` with this installation's services, built for it and closed after."""
+    from obrolan.services import build_services  # it imports most of obrolan
+
+    services = build_services(settings)
+    try:
+        return await call(services)
+    finally:
+        await services.close()
 
 
 def redact(url: str) -> str:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -18,11 +17,9 @@ from obrolan.cli._common import (
     fail,
     load_settings,
     reported_errors,
+    with_services,
 )
-from obrolan.config import Settings
-from obrolan.services import Services, build_services
-
-_T = TypeVar("_T")
+from obrolan.services import Services
 
 BusinessArgument = Annotated[
     str, typer.Argument(metavar="BUSINESS_ID", help="The business (its WABA id).")
@@ -62,7 +59,7 @@ def deliveries(
         )
 
     with reported_errors(settings.resolved_database_url):
-        found = asyncio.run(_call(settings, call))
+        found = asyncio.run(with_services(settings, call))
     table = Table("id", "key", "field", "state", "attempts", "made", "last outcome", box=None)
     for delivery in found:
         event = delivery.event
@@ -96,7 +93,7 @@ def replay(
         return await services.webhook_subscriptions.resend(business_id, start, end)
 
     with reported_errors(settings.resolved_database_url):
-        queued = asyncio.run(_call(settings, call))
+        queued = asyncio.run(with_services(settings, call))
     console.print(f"queued {queued} events to be sent again", soft_wrap=True)
 
 
@@ -110,11 +107,3 @@ def _moment(value: str | None, option: str) -> datetime | None:
     if moment.tzinfo is None:
         fail(f"{option} needs a time zone (+07:00, Z)")
     return moment
-
-
-async def _call(settings: Settings, call: Callable[[Services], Awaitable[_T]]) -> _T:
-    services = build_services(settings)
-    try:
-        return await call(services)
-    finally:
-        await services.close()
