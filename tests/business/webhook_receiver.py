@@ -14,6 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from tests.support.outbound import read_request
+
 
 @dataclass
 class Received:
@@ -75,16 +77,10 @@ class Receiver:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
         with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            method, target, _ = lines[0].split(" ", 2)
-            headers = {}
-            for line in lines[1:]:
-                if ":" in line:
-                    name, value = line.split(":", 1)
-                    headers[name.strip().lower()] = value.strip()
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-            status, answer = await self._answer(method, target, headers, body)
+            request = await read_request(reader)
+            status, answer = await self._answer(
+                request.method, request.target, request.headers, request.body
+            )
             writer.write(
                 f"HTTP/1.1 {status} X\r\nContent-Length: {len(answer)}\r\n"
                 "Content-Type: text/plain\r\nConnection: close\r\n\r\n".encode()

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from tests.support.outbound import Inbox
+from tests.support.outbound import Inbox, read_request
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,9 @@ class CloudApiStandIn:
             await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        request_line, *lines = head.decode("latin-1").split("\r\n")
-        path = request_line.split(" ")[1]
-        headers = {
-            k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines if ln)
-        }
-        body = orjson.loads(await reader.readexactly(int(headers.get("content-length", "0"))))
-        self.calls.put(UpstreamCall(path, headers, body))
+        request = await read_request(reader)
+        headers, body = request.headers, orjson.loads(request.body)
+        self.calls.put(UpstreamCall(request.target, headers, body))
         if headers.get("authorization") != f"Bearer {self.token}":
             status, answer = (
                 "401 Unauthorized",

@@ -44,6 +44,26 @@ class Inbox(Generic[T]):
         return self.items[n - 1]
 
 
+@dataclass(frozen=True)
+class RawRequest:
+    method: str
+    target: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+
+async def read_request(reader: asyncio.StreamReader) -> RawRequest:
+    """One HTTP/1.1 request from a stand-in server's connection (a Content-Length body)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    request_line, *lines = head.decode("latin-1").split("\r\n")
+    method, target, _ = request_line.split(" ", 2)
+    headers = {
+        k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines if ln)
+    }
+    body = await reader.readexactly(int(headers.get("content-length", "0")))
+    return RawRequest(method, target, headers, body)
+
+
 class _Collect:
     def __init__(self, inbox: Inbox[EmailMessage]) -> None:
         self.inbox = inbox
@@ -127,13 +147,8 @@ class SmsGatewayStandIn:
             await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")[1:]
-        headers = {
-            k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines if ln)
-        }
-        body = await reader.readexactly(int(headers.get("content-length", "0")))
-        self.calls.put(WebhookCall(headers, body))
+        request = await read_request(reader)
+        self.calls.put(WebhookCall(request.headers, request.body))
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         await writer.drain()
         writer.close()
