@@ -176,6 +176,8 @@ class Settings(BaseSettings):
     # The customer-service window (item 6): free-form messages this long after the
     # person's last message; templates at any time.
     business_window_hours: int = Field(default=24, ge=1)
+    # A sender number's sends a second, on each node (the Cloud API's default is 80).
+    business_sends_per_second: int = Field(default=80, ge=1)
     # A webhook that keeps failing is retried with back-off for this long, then given up.
     business_webhook_retry_days: int = Field(default=7, ge=1)
     # How long a webhook POST may take before it counts as failed.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from obrolan.clock import FakeClock
@@ -17,6 +18,7 @@ from tests.business.conftest import (
     make_business,
     opt_in,
     queued_events,
+    start_business_server,
     statuses,
     template,
 )
@@ -455,3 +457,22 @@ async def test_r16_after_stop_a_marketing_template_fails_with_131050_and_after_m
         "sent",
     )
     assert (await _history(budi, room_id))[-1]["body"] == "Halo Budi, ada diskon 20% hari ini."
+
+
+async def test_f9_a_number_sending_too_fast_is_told_130429(
+    database_url: str, tmp_path: Path, clock: FakeClock, sms_gateway: SmsGatewayStandIn
+) -> None:
+    server = await start_business_server(
+        database_url, tmp_path, clock, sms_gateway, business_sends_per_second=3
+    )
+    try:
+        business = await make_business(server)
+        await opt_in(business, "+6281299990000")
+        body = {"to": "6281299990000", "type": "text", "text": {"body": "Halo"}}
+        answers = [await business.send(body) for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert answers[-1].json()["error"]["code"] == 130429
+        clock.advance(1)
+        assert (await business.send(body)).status_code == 200
+    finally:
+        await server.shutdown()

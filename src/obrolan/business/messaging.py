@@ -54,6 +54,7 @@ from obrolan.business.rules import (
 from obrolan.business.service import BusinessPrincipal, BusinessService
 from obrolan.business.store import NumberRow, number_by_digits, numbers_by_ids
 from obrolan.business.templates import TemplateService
+from obrolan.business.throughput import Throughput
 from obrolan.business.webhooks import WebhookOutbox
 from obrolan.chat import store as chat_store
 from obrolan.chat.memberships import change_memberships
@@ -134,6 +135,7 @@ class BusinessMessaging:
         self.jobs = jobs
         self.audit = audit
         self.clock = clock
+        self.throughput = Throughput(settings.business_sends_per_second, clock)
         chat.watch(Kind.BUSINESS, self)
 
     def register(self, worker: Worker) -> None:
@@ -161,6 +163,7 @@ class BusinessMessaging:
         if body.get("status") == "read":
             return await self.mark_read(number, body)
         outgoing = parse_send(body)
+        self.throughput.take(number.id)
         to = body.get("to", body.get("recipient"))
         recipient = self.recipient(number.business_id, to)
         if number.relay_base_url is not None:
