@@ -4,9 +4,14 @@ receipts and answers come back as Cloud API webhook events; opt-in and the windo
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import zipfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+import jsonschema
 
 from obrolan.clock import FakeClock
 from tests.business.conftest import (
@@ -23,6 +28,7 @@ from tests.business.conftest import (
     template,
 )
 from tests.business.test_media import jpeg, uploaded
+from tests.privacy.test_export import SCHEMA, request_export
 from tests.support.factories import User
 from tests.support.outbound import SmsGatewayStandIn
 from tests.support.server import RunningServer
@@ -476,3 +482,31 @@ async def test_f9_a_number_sending_too_fast_is_told_130429(
         assert (await business.send(body)).status_code == 200
     finally:
         await server.shutdown()
+
+
+async def test_r1_my_export_holds_the_opt_ins_businesses_hold_for_me(
+    business_server: RunningServer, sms_gateway: SmsGatewayStandIn
+) -> None:
+    server = business_server
+    business = await make_business(server)
+    budi = await customer(server, sms_gateway, PHONE)
+    await opt_in(business, PHONE, text="Centang untuk kabar promo")
+    collected = await exported(server, budi)
+    [held] = collected["business_opt_ins"]
+    assert held["business_id"] == business.id and held["business_name"] == "Toko Sari"
+    assert held["shown_text"] == "Centang untuk kabar promo"
+    assert held["source"] == "web_form" and held["withdrawn_at"] is None
+    assert collected["counts"]["business_opt_ins"] == 1
+
+
+async def exported(server: RunningServer, person: User) -> dict[str, Any]:
+    """The person's export (R1) as its export.json, checked against the shipped schema."""
+    await request_export(server, person.id)
+    listed = (await person.http.get("/api/v1/privacy/exports")).json()["exports"]
+    download = await person.http.get(f"/api/v1/privacy/exports/{listed[0]['id']}")
+    with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+        collected: dict[str, Any] = json.loads(archive.read("export.json"))
+    jsonschema.Draft202012Validator(
+        SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    ).validate(collected)
+    return collected

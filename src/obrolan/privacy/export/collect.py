@@ -26,6 +26,12 @@ Each table of src/obrolan/*/models.py, and what of it an export holds:
 - message requests: the requests that reached them (memberships in `request` or
   `declined`). Not whether their own requests were accepted or declined: R18 keeps
   that from the sender.
+- business_opt_ins: the opt-ins businesses hold for their verified number, with the
+  proof (the text they were shown, opened with the business's key), source, reference,
+  stops and withdrawals (R16). business_conversations, business_messages: not
+  exported: ids and statuses of the business chats, whose rooms and messages are above.
+  Business media, webhook events: not exported: what a business sent or was told,
+  whose text is in the messages above.
 - events: not exported: each row orders an event and names ids; its content lives in
   the rows above.
 - jobs: not exported: queued work (a mail to send) holds an address that is already in
@@ -51,6 +57,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts import store as accounts_store
 from obrolan.accounts.keys import DataKeys, aad, open_text
+from obrolan.business import conversation_store as business_store
 from obrolan.chat.rules import Kind, State
 from obrolan.chat.views import message_aad
 from obrolan.crypto import DecryptionError, open_sealed
@@ -76,6 +83,7 @@ SECTIONS = (
     "messages",
     "reactions",
     "blocks",
+    "business_opt_ins",
     "data_requests",
     "exports",
     "audit",
@@ -135,6 +143,7 @@ class Collector:
         yield Section("messages", pages=self._messages())
         yield Section("reactions", pages=self._reactions())
         yield Section("blocks", pages=self._blocks())
+        yield Section("business_opt_ins", pages=self._one_page(await self._business_opt_ins()))
         yield Section("data_requests", pages=self._data_requests())
         yield Section("exports", pages=self._exports())
         yield Section("audit", pages=self._audit())
@@ -324,6 +333,33 @@ class Collector:
                 {"user_id": self._person(r.blocked_id), "since": iso(r.created_at)} for r in rows
             ]
             after = rows[-1].blocked_id
+
+    async def _business_opt_ins(self) -> list[dict[str, Any]]:
+        """The opt-ins businesses hold for my verified number, with their proof (R16)."""
+        index = await accounts_store.phone_index_of(self.conn, self.user_id)
+        if index is None:
+            return []
+        held = await business_store.opt_ins_of_phone(self.conn, index)
+        keys = await self.data_keys.get_many({row.business_id for row, _ in held})
+        return [
+            {
+                "business_id": row.business_id,
+                "business_name": name,
+                "source": row.source,
+                "shown_text": open_text(
+                    keys.get(row.business_id),
+                    row.shown_text_enc,
+                    aad("business_opt_ins", "shown_text_enc", row.id),
+                ),
+                "reference": row.reference,
+                "opted_in_at": iso(row.opted_in_at),
+                "marketing_stopped_at": iso(row.marketing_stopped_at)
+                if row.marketing_stopped_at
+                else None,
+                "withdrawn_at": iso(row.withdrawn_at) if row.withdrawn_at else None,
+            }
+            for row, name in held
+        ]
 
     # -- the privacy engine ----------------------------------------------------------------
     async def _data_requests(self) -> AsyncIterator[list[dict[str, Any]]]:

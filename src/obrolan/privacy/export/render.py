@@ -99,6 +99,7 @@ _TEXT: Final[dict[Language, dict[str, str]]] = {
         "messages": "Messages you wrote",
         "reactions": "Your reactions",
         "blocks": "People you blocked",
+        "business_opt_ins": "Businesses that may message you (your opt-ins, with their proof)",
         "data_requests": "Your data requests",
         "exports": "Earlier exports",
         "audit": "The audit log about you",
@@ -125,6 +126,8 @@ _TEXT: Final[dict[Language, dict[str, str]]] = {
         "messages": "Pesan yang Anda tulis",
         "reactions": "Reaksi Anda",
         "blocks": "Orang yang Anda blokir",
+        "business_opt_ins": "Bisnis yang boleh mengirimi Anda pesan (persetujuan Anda, dengan"
+        " buktinya)",
         "data_requests": "Permintaan data Anda",
         "exports": "Ekspor sebelumnya",
         "audit": "Catatan audit tentang Anda",
