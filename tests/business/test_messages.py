@@ -310,6 +310,12 @@ async def test_f9_buttons_lists_contacts_and_locations_and_the_answers_to_them(
     assert shown[2].startswith("Pilih ukuran\nUkuran:\n• 42")
     assert "openstreetmap.org/?mlat=-7.79&mlon=110.36" in shown[3]
     assert shown[4] == "👤 Sari, +6281100001111"
+    # His client is told what he may answer with.
+    offered = (await budi.http.get(f"/api/v1/business-chats/{room_id}/choices")).json()
+    assert offered["messages"] == [
+        {"message_id": history[2]["id"], "choices": ["42", "43"]},
+        {"message_id": history[1]["id"], "choices": ["Ambil", "Diantar"]},
+    ]
     # Budi answers each by replying with an option's title.
     await _write(budi, room_id, "Diantar", reply_to=history[1]["id"])
     await _write(budi, room_id, "43", reply_to=history[2]["id"])

@@ -168,6 +168,21 @@ async def messages_by_chat_ids(
     return {r.chat_message_id: _message(r) for r in rows}
 
 
+async def with_options(conn: AsyncConnection, conversation_id: str, limit: int) -> list[MessageRow]:
+    """The conversation's newest outbound messages a person answers by choosing."""
+    rows = await conn.execute(
+        select(business_messages)
+        .where(
+            business_messages.c.conversation_id == conversation_id,
+            business_messages.c.options.is_not(None),
+            business_messages.c.chat_message_id.is_not(None),
+        )
+        .order_by(business_messages.c.created_at.desc())
+        .limit(limit)
+    )
+    return [_message(r) for r in rows]
+
+
 async def unreported(
     conn: AsyncConnection, conversation_id: str, delivered_up_to: int, read_up_to: int
 ) -> list[MessageRow]:

@@ -153,6 +153,25 @@ async def business_chat_profile(
     return BusinessChatProfileOut(**{**found, "business": BusinessOut.of(found["business"])})
 
 
+class ChoicesOut(BaseModel):
+    message_id: str = Field(description="the chat message that offers them")
+    choices: list[str] = Field(description="the titles to answer with, in order")
+
+
+class BusinessChatChoicesOut(BaseModel):
+    messages: list[ChoicesOut]
+
+
+@me_router.get("/business-chats/{room_id}/choices")
+async def business_chat_choices(
+    room_id: Annotated[str, Path(max_length=26)], principal: PrincipalDep, services: ServicesDep
+) -> BusinessChatChoicesOut:
+    """The buttons and list rows of the business's newest 50 such messages in my chat,
+    newest first. Answering one is a reply to that message whose text is the title."""
+    found = await services.business_messaging.chat_choices(principal.user_id, room_id)
+    return BusinessChatChoicesOut(messages=[ChoicesOut(**c) for c in found])
+
+
 class RecordOptIn(RequestBody):
     phone: str = Field(min_length=3, max_length=32)
     source: str = Field(pattern="^(" + "|".join(OPT_IN_SOURCES) + ")$")

@@ -75,6 +75,8 @@ from obrolan.privacy.requests_store import is_restricted
 from obrolan.realtime.stream import EventStream, NewEvent, Transaction
 
 KEYWORD_REPLY_JOB = "business.keyword_reply"
+# How many of a chat's newest messages with buttons or rows a person's client is given.
+CHOICES_SHOWN = 50
 MESSAGES = "messages"
 
 # What a person is told after STOP / MULAI, in the language they wrote the word in.
@@ -603,6 +605,23 @@ class BusinessMessaging:
             if conversation is None:
                 conversation = await self._open(tx, found, user_id)
             return conversation.room_id
+
+    async def chat_choices(self, user_id: str, room_id: str) -> list[dict[str, Any]]:
+        """The buttons and list rows of the business's newest messages in my chat: my client
+        shows them, and answers with the title I pick (which the business gets as an
+        `interactive` or `button` message)."""
+        async with self.db.read() as conn:
+            conversation = (await store.conversations_in_rooms(conn, [room_id])).get(room_id)
+            if conversation is None or conversation.customer_id != user_id:
+                raise NotFound("no business chat of yours", field="room_id")
+            rows = await store.with_options(conn, conversation.id, CHOICES_SHOWN)
+        return [
+            {
+                "message_id": row.chat_message_id,
+                "choices": [o["title"] for o in orjson.loads(row.options or "[]")],
+            }
+            for row in rows
+        ]
 
     async def chat_profile(self, user_id: str, room_id: str) -> dict[str, Any]:
         """Who I talk to in a business chat of mine: the business's profile and number,
