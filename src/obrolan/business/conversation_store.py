@@ -177,7 +177,7 @@ async def with_options(conn: AsyncConnection, conversation_id: str, limit: int) 
             business_messages.c.options.is_not(None),
             business_messages.c.chat_message_id.is_not(None),
         )
-        .order_by(business_messages.c.created_at.desc())
+        .order_by(business_messages.c.position.desc())
         .limit(limit)
     )
     return [_message(r) for r in rows]
