@@ -111,12 +111,19 @@ export async function submitMessage(event) {
   if (!body.trim() || !state.current) return;
   form.reset();
   const roomId = state.current;
-  const bubble = toBubble({
-    client_msg_id: randomId(), user_id: state.me.id, room_id: roomId, body,
-    reply_to: replying.get(roomId)?.id || null, typed: outbox.nextTyped(),
-  });
+  const replyTo = replying.get(roomId)?.id || null;
   replying.delete(roomId);
   stopTyping(roomId);
+  await sendMessage(roomId, body, replyTo);
+}
+
+/** A message of the person's, as a reply when replyTo is a message id: shown at once,
+ * kept in the outbox, sent in turn. */
+export async function sendMessage(roomId, body, replyTo = null) {
+  const bubble = toBubble({
+    client_msg_id: randomId(), user_id: state.me.id, room_id: roomId, body,
+    reply_to: replyTo, typed: outbox.nextTyped(),
+  });
   queue.push(bubble);
   upsert(bubble);
   ownSend = true;
