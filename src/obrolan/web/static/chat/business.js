@@ -1,18 +1,24 @@
 // Business chats (rooms of kind "business"): the business behind one, opening a chat
-// with a business's number, blocking it. The server's routes: GET /business-chats/{room},
-// POST /business-chats, GET /rooms/{id}/members (the number's account, to block it).
+// with a business's number, blocking it, answering its buttons and list rows. The server's
+// routes: GET /business-chats/{room}, POST /business-chats, GET /rooms/{id}/members (the
+// number's account, to block it), GET /business-chats/{room}/choices.
 import { state, update, on } from "../core/state.js";
 import { api } from "../core/api.js";
 import { t } from "../core/i18n.js";
 import { loadRooms, openRoom } from "./rooms.js";
+import { sendMessage } from "./messages.js";
 
 function fresh() {
   // businessChats: room id → {profile, peer, error} once asked (profile and peer missing
-  // until answered); businessError: why opening a chat by number failed.
-  return { businessChats: {}, businessError: null };
+  // until answered); businessError: why opening a chat by number failed; businessChoices:
+  // room id → {message id → the titles it offers}, once asked.
+  return { businessChats: {}, businessError: null, businessChoices: {} };
 }
 Object.assign(state, fresh());
-on("signedOut", () => update(fresh()));
+on("signedOut", () => {
+  shownRoom = null;
+  update(fresh());
+});
 
 export function isBusiness(room) {
   return room?.kind === "business";
@@ -62,4 +68,49 @@ export async function openBusinessChat(event) {
   } catch (error) {
     update({ businessError: error.status === 404 ? t("business.noSuchNumber", { number }) : error.message });
   }
+}
+
+// ---------- buttons and list rows ----------
+
+let shownRoom = null; // the room on screen when last drawn
+const asking = new Map(); // room id → the number of its newest question: older answers are dropped
+
+/** Called on each draw of the room view: opening a business chat asks for its choices. */
+export function roomShown(roomId) {
+  if (roomId === shownRoom) return;
+  const room = state.rooms.find((r) => r.id === roomId);
+  if (roomId && !room) return; // after a reload, until the rooms are fetched
+  shownRoom = roomId;
+  if (isBusiness(room)) refreshChoices(roomId);
+}
+
+/** The titles a business's message offers to answer with; undefined when it offers none. */
+export function choicesOf(roomId, messageId) {
+  return state.businessChoices[roomId]?.[messageId];
+}
+
+async function refreshChoices(roomId) {
+  const asked = (asking.get(roomId) || 0) + 1;
+  asking.set(roomId, asked);
+  try {
+    const { messages } = await api("GET", `/business-chats/${roomId}/choices`);
+    if (asking.get(roomId) !== asked) return;
+    const offered = Object.fromEntries(messages.map((m) => [m.message_id, m.choices]));
+    state.businessChoices = { ...state.businessChoices, [roomId]: offered };
+    queueMicrotask(() => update({}));
+  } catch {
+    // Without them the business's messages still show their choices as text.
+  }
+}
+
+// A new message from the business may offer new choices.
+on("event", (event) => {
+  if (event.kind !== "message.created" || event.data?.sender_id === state.me?.id) return;
+  const room = state.rooms.find((r) => r.id === event.room_id);
+  if (isBusiness(room) && asking.has(room.id)) refreshChoices(room.id); // once opened
+});
+
+/** Answering a business's message with one of its choices: a reply whose text is the title. */
+export function choose(roomId, messageId, title) {
+  return sendMessage(roomId, title, messageId);
 }

@@ -1,11 +1,11 @@
 // Business chats on screen: the badge beside a business's name, the business's profile
-// in the room details (in place of members and invites), and the form that opens a chat
-// with a business's number.
+// in the room details (in place of members and invites), the form that opens a chat
+// with a business's number, and the buttons that answer a business's message.
 import { html } from "../core/state.js";
 import { t } from "../core/i18n.js";
 import { isBlocked, block, unblock } from "../chat/rooms.js";
 import { closeInfo } from "../chat/members.js";
-import { businessOf, openBusinessChat } from "../chat/business.js";
+import { businessOf, openBusinessChat, choicesOf, choose } from "../chat/business.js";
 import { safeHref } from "./messages.js";
 
 // Seen as "Business"; heard as "Business account".
@@ -79,4 +79,19 @@ export function BusinessInfo({ room }) {
             data-testid="info-block">
             ${t("business.block")}</button>`)}
     </section>`;
+}
+
+// Under a business's message, its reply buttons or list rows, each a button named by its
+// title. Once answered (a message of mine replies to it, even one still on its way) they
+// stay, disabled: what was offered remains readable, and it is not answered twice.
+export function Choices({ s, room, m, messages }) {
+  const titles = choicesOf(room.id, m.id);
+  if (!titles?.length) return null;
+  const answered = messages.some((x) => x.sender_id === s.me.id && x.reply_to === m.id);
+  return html`
+    <div class="business-choices" role="group" aria-label=${t("business.choices")} data-testid="choices">
+      ${titles.map((title, i) => html`
+        <button type="button" key=${i} disabled=${answered} onClick=${() => choose(room.id, m.id, title)}>
+          ${title}</button>`)}
+    </div>`;
 }

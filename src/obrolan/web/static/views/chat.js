@@ -10,7 +10,7 @@ import { initial } from "./common.js";
 import { MessageList, Composer, RoomStatus } from "./messages.js";
 import { RoomInfo, BlockButton } from "./room-info.js";
 import { BusinessBadge, BusinessChatForm, BusinessInfo } from "./business.js";
-import { isBusiness, businessOf, refreshBusiness } from "../chat/business.js";
+import { isBusiness, businessOf, refreshBusiness, roomShown } from "../chat/business.js";
 
 export function ChatScreen({ s }) {
   return html`
@@ -203,6 +203,7 @@ function Blocked({ s }) {
 }
 
 function RoomView({ s }) {
+  roomShown(s.current);
   const room = s.rooms.find((r) => r.id === s.current);
   if (!room) return html`<main id="main" class="room-view empty"><p class="muted">${t("chat.pick")}</p></main>`;
   const messages = s.messages[room.id] || [];

@@ -11,6 +11,7 @@ import {
   cancelReply, saveEdit, deleteMessage, toggleReaction, nameOf, typed, typingIn, presenceOf,
 } from "../chat/messages.js";
 import { isLoaded, sawUpTo } from "../chat/rooms.js";
+import { Choices } from "./business.js";
 
 export const REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"];
 
@@ -329,6 +330,8 @@ function Bubble({ s, room, m, messages }) {
       ${editing ? html`<${EditForm} m=${m} />`
         : m.deleted ? html`<p class="body tombstone" data-testid="deleted">${t("msg.deleted")}</p>`
         : html`<p class="body">${linkify(m.body || "")}</p>`}
+      ${room.kind === "business" && !mine && stored && !m.deleted && html`
+        <${Choices} s=${s} room=${room} m=${m} messages=${messages} />`}
       <span class="meta">
         ${m.edited_at && !m.deleted && html`<span class="edited" data-testid="edited">${t("msg.edited")}</span>`}
         ${m.created_at && html`<time datetime=${m.created_at}>${formatTime(m.created_at)}</time>`}
