@@ -13,7 +13,14 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.accounts.conftest import SMS_SECRET
-from tests.business.conftest import Business, customer, make_business, opt_in
+from tests.business.conftest import (
+    Business,
+    customer,
+    inbound,
+    make_business,
+    opt_in,
+    queued_events,
+)
 from tests.support.factories import PASSWORD, User
 from tests.support.outbound import SmsGatewayStandIn
 from tests.support.server import RunningServer, start_server
@@ -164,6 +171,73 @@ async def test_f9_a_chat_opened_by_number_shows_the_business_its_answer_and_its_
     await page.get_by_test_id("info-close").click()
     await expect(page.get_by_test_id("blocked-note")).to_contain_text("You blocked this business")
     await expect(page.get_by_test_id("composer")).to_have_count(0)
+
+
+async def test_f9_a_business_s_reply_buttons_are_pressed_to_answer_it(
+    browser: Browser, app: RunningServer, sms_gateway: SmsGatewayStandIn
+) -> None:
+    business = await _shop(app)
+    budi = await customer(app, sms_gateway, NUMBER, "budi")
+    page = await _signed_in(browser, app, budi, "en-GB", DESKTOP)
+    await _open_business_chat(page, business.display_phone_number)
+    await send(page, "Mau pesan sepatu")
+    await expect(message(page, "Mau pesan")).to_have_attribute(
+        "data-message-id", re.compile(r"\w{26}")
+    )
+
+    asked = await business.send(
+        {
+            "to": NUMBER[1:],
+            "type": "interactive",
+            "interactive": {
+                "type": "button",
+                "body": {"text": "Ambil di toko atau diantar?"},
+                "action": {
+                    "buttons": [
+                        {"type": "reply", "reply": {"id": "pickup", "title": "Ambil"}},
+                        {"type": "reply", "reply": {"id": "delivery", "title": "Diantar"}},
+                    ]
+                },
+            },
+        }
+    )
+    assert asked.status_code == 200, asked.text
+    # Arrived live, the message shows its buttons, each named by its title.
+    question = page.locator(".bubble.theirs").filter(has_text="Ambil di toko")
+    choices = question.get_by_test_id("choices")
+    await expect(choices.get_by_role("button")).to_have_count(2)
+    await expect(choices.get_by_role("button", name="Ambil", exact=True)).to_be_enabled()
+    await _no_serious_violations(page, "a business's reply buttons")
+
+    await choices.get_by_role("button", name="Diantar", exact=True).click()
+    answer = page.locator(".bubble.mine").filter(has_text="Diantar")
+    await expect(answer).to_have_attribute("data-message-id", re.compile(r"\w{26}"))
+    # Answered, the buttons stay to be read but cannot be pressed again.
+    for title in ("Ambil", "Diantar"):
+        await expect(choices.get_by_role("button", name=title, exact=True)).to_be_disabled()
+
+    # It is a reply to the business's message, with the title as its text.
+    opened = await budi.http.post(
+        "/api/v1/business-chats", json={"number": business.display_phone_number}
+    )
+    room_id = opened.json()["room_id"]
+    history = (await budi.http.get(f"/api/v1/rooms/{room_id}/messages")).json()["messages"]
+    question_id = await question.get_attribute("data-message-id")
+    assert history[-1]["sender_id"] == budi.id
+    assert history[-1]["body"] == "Diantar"
+    assert history[-1]["reply_to"] == question_id
+    # The business is told which button, as the Cloud API tells it.
+    [told] = inbound(await queued_events(app, business.id))[-1:]
+    assert told["type"] == "interactive"
+    assert told["interactive"] == {
+        "type": "button_reply",
+        "button_reply": {"id": "delivery", "title": "Diantar"},
+    }
+    assert told["context"]["id"] == asked.json()["messages"][0]["id"]
+
+    # Opened again (here after a reload), the chat asks for its choices: still answered.
+    await page.reload()
+    await expect(choices.get_by_role("button", name="Diantar", exact=True)).to_be_disabled()
 
 
 async def _opt_ins(person: User) -> list[dict[str, Any]]:
