@@ -19,7 +19,9 @@ from obrolan.db.migrate import upgrade
 from obrolan.realtime.models import events
 from tests.support.server import RunningServer, free_port, start_server
 
-STARTUP_TIMEOUT_SECONDS = 30.0
+# How long a node process may take to listen: `--workers 2` starts three interpreters,
+# which on a loaded 2-core machine (the whole suite beside it) took more than 30 s.
+STARTUP_TIMEOUT_SECONDS = 60.0
 
 
 def new_kek() -> str:

@@ -22,6 +22,7 @@ from obrolan.business.templates import (
     REASON_MAX,
     TemplateSummary,
     cloud_template,
+    require_admin,
 )
 
 # Its query values reach SQL, where PostgreSQL refuses NUL characters. Out of the OpenAPI
@@ -121,7 +122,17 @@ async def delete_template(
 
 
 # -- the operator's review queue ------------------------------------------------------------
-review_router = APIRouter(prefix="/admin/business-templates", tags=["administration"])
+def _operator(principal: PrincipalDep) -> None:
+    require_admin(principal)
+
+
+# The router-wide check comes first: someone who is not an operator is refused before a
+# body is even read.
+review_router = APIRouter(
+    prefix="/admin/business-templates",
+    tags=["administration"],
+    dependencies=[Depends(_operator)],
+)
 
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 _NOT_AN_ADMIN = {"description": "not-an-admin: the caller is not a site administrator", **_PROBLEM}

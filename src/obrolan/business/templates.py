@@ -241,7 +241,7 @@ class TemplateService:
         self, actor: Principal, status: str | None, *, after: str | None = None, limit: int = 100
     ) -> TemplatePage:
         """Every business's templates in `status` (all if None), oldest first."""
-        _require_admin(actor)
+        require_admin(actor)
         async with self.db.read() as conn:
             rows = await store.page(
                 conn,
@@ -264,7 +264,7 @@ class TemplateService:
     async def _review(
         self, actor: Principal, template_id: str, status: str, reason: str | None
     ) -> TemplateRow:
-        _require_admin(actor)
+        require_admin(actor)
         async with self.stream.transaction() as tx:
             decided = await store.review(
                 tx.conn,
@@ -298,6 +298,6 @@ class TemplateService:
         )
 
 
-def _require_admin(actor: Principal) -> None:
+def require_admin(actor: Principal) -> None:
     if not actor.is_admin:
         raise Forbidden("only site administrators review templates", type_slug="not-an-admin")

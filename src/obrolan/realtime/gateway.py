@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +38,9 @@ from obrolan.services import Services
 
 log = structlog.get_logger("obrolan.ws")
 PATH = "/ws"
+
+# What answers one kind of frame: (connection, request id, frame).
+Handler = Callable[[Connection, Any, dict[str, Any]], Awaitable[None]]
 
 HELLO_TIMEOUT_SECONDS = 10.0
 CLOSE_NO_HELLO = 4400
@@ -296,34 +299,36 @@ class Gateway:
             return
         kind = frame.get("type")
         if kind == "send":
-            await self._spawn(request_id, self._send(conn, request_id, frame))
+            await self._spawn(self._send, conn, request_id, frame)
         elif kind == "receipt":
-            await self._spawn(request_id, self._receipt(conn, request_id, frame))
+            await self._spawn(self._receipt, conn, request_id, frame)
         elif kind == "typing":
             self._typing(conn, request_id, frame)
         elif kind == "presence":
-            await self._spawn(request_id, self._presence(conn, request_id, frame))
+            await self._spawn(self._presence, conn, request_id, frame)
         elif kind == "ping":
             conn.send(dumps({"type": "pong", "id": request_id}))
         else:
             self._reply_error(request_id, Invalid(f"unknown frame type {kind!r}", field="type"))
 
-    async def _spawn(self, request_id: Any, work: Coroutine[Any, Any, None]) -> None:
+    async def _spawn(
+        self, handler: Handler, conn: Connection, request_id: Any, frame: dict[str, Any]
+    ) -> None:
         # Requests run concurrently so a client may pipeline sends; the semaphore bounds
-        # them. Tasks start in arrival order, and the writer queues in that order.
-        try:
-            await self._in_flight.acquire()
-        except BaseException:
-            work.close()  # the socket closed while it waited: the request never runs
-            raise
-        task = asyncio.create_task(self._answering(request_id, work))
+        # them. Tasks start in arrival order, and the writer queues in that order. The
+        # handler's coroutine is made only in its task: a task cancelled before it starts
+        # (its socket closed) leaves no coroutine behind that never ran.
+        await self._in_flight.acquire()
+        task = asyncio.create_task(self._answering(handler, conn, request_id, frame))
         self._tasks.add(task)
         task.add_done_callback(self._finished)
 
-    async def _answering(self, request_id: Any, work: Coroutine[Any, Any, None]) -> None:
+    async def _answering(
+        self, handler: Handler, conn: Connection, request_id: Any, frame: dict[str, Any]
+    ) -> None:
         """Run a request; a fault of ours still gets an answer, and the socket lives on."""
         try:
-            await work
+            await handler(conn, request_id, frame)
         except Exception:
             log.exception("websocket request failed")
             self._reply_error(request_id, InternalError("something went wrong on our side"))
