@@ -36,8 +36,12 @@ async def test_f9_sends_to_numbers_nobody_here_has_go_to_the_upstream_cloud_api(
     )
     assert configured.status_code == 200, configured.text
     assert configured.json()["relay_base_url"] == upstream.base_url("109876")
-    await opt_in(business, "+6281277770000")
     body = {"to": "6281277770000", "type": "text", "text": {"body": "Pesanan siap diambil"}}
+    # R16 holds for relayed sends: no opt-in, nothing leaves.
+    refused = await business.send(body)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == 131030
+    assert upstream.calls.items == []
+    await opt_in(business, "+6281277770000")
     sent = await business.send(body)
     # The upstream's answer, its id included, is the business's answer.
     assert sent.status_code == 200, sent.text

@@ -189,6 +189,11 @@ class BusinessMessaging:
         async with self.db.read() as conn:
             if await self._person(conn, to) is not None:
                 return None
+            opt_in = await store.opt_in_of(conn, number.business_id, to.phone_index)
+        # R16 holds for relayed sends too. The person's messages reach the business from
+        # the upstream, not through here: no window is known, so an opt-in is needed.
+        if opt_in is None or opt_in.withdrawn_at is not None:
+            raise not_opted_in()
         token = await self.business.relay_token(number)
         assert number.relay_base_url is not None and token is not None
         answer = await relay_send(number.relay_base_url, token, body)
@@ -238,12 +243,7 @@ class BusinessMessaging:
             opted_in = opt_in is not None and opt_in.withdrawn_at is None
             # R16: only to someone who opted in, or who wrote within the window.
             if not opted_in and not (window_open and rendered is None):
-                raise GraphError(
-                    131030,
-                    "Recipient has not opted in",
-                    details="record the person's opt-in with its proof first"
-                    " (POST /{waba_id}/opt_ins), or answer within 24 hours of their message",
-                )
+                raise not_opted_in()
             category = rendered.category.lower() if rendered is not None else "service"
             failure = _failure(
                 person=person,
@@ -788,6 +788,15 @@ def _failure(
     if marketing and opt_in is not None and opt_in.marketing_stopped_at is not None:
         return 131050
     return None
+
+
+def not_opted_in() -> GraphError:
+    return GraphError(
+        131030,
+        "Recipient has not opted in",
+        details="record the person's opt-in with its proof first (POST /{waba_id}/opt_ins),"
+        " or answer within 24 hours of their message",
+    )
 
 
 def _ordering(to: Recipient) -> str:
