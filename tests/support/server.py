@@ -126,6 +126,9 @@ class RunningServer:
         self.app = create_app(self.settings, clock=self.clock)
         options = uvicorn_options(self.settings)
         options["loop"] = "none"  # the test's own event loop
+        # A client idle across a slow step (a CLI process) must not find its kept-alive
+        # connection closed by the server at the moment it sends on it.
+        options["timeout_keep_alive"] = 300
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=self.port, log_level="warning", **options
         )

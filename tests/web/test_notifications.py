@@ -108,7 +108,9 @@ async def test_f5_one_notification_per_room_and_burst_while_the_tab_is_hidden(
     await post_message(citra, with_citra, "Laporan sudah kukirim lewat email")
     await expect(page).to_have_title("(4) obrolan")
     await settle(page)
-    assert await notes(page) == [
+    # One per room: each room's burst is told once it is over, so which of the two rooms
+    # is told first depends on when each burst ended, not on who wrote first.
+    assert sorted(await notes(page), key=lambda n: n["title"]) == [
         {
             "title": "Budi Santoso",
             "body": "Budi Santoso: Ani, besok jadi ke pasar?",
