@@ -252,12 +252,11 @@ class MessageWriter:
             await self._tell_watchers(tx, accepted, rows, watched)
         # The last statements: on PostgreSQL every node's writer waits from here to the
         # commit (see Transaction.write_events), so the rows are ready before.
-        await tx.write_events()
-        # The transaction may hold other events before these (write_in's caller opened
-        # the room in it): each message takes its own event's position.
-        position_of = {id(event): position for position, event in tx.appended}
-        for row, event in zip(rows, new_events, strict=True):
-            row["position"] = event.data["position"] = position_of[id(event)]
+        # The messages' events are the transaction's last (write_in's caller may have
+        # appended others before, opening the room): theirs are the last positions.
+        positions = (await tx.write_events())[-len(new_events) :]
+        for row, event, position in zip(rows, new_events, positions, strict=True):
+            row["position"] = event.data["position"] = position
         await store.insert_messages(tx.conn, rows)
         for (i, _), event in zip(accepted, new_events, strict=True):
             results[i] = SendResult(event.data, duplicate=False)
