@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import orjson
 
 from obrolan.clock import FakeClock
+from obrolan.privacy import store as audit_store
 from tests.business.conftest import (
     GRAPH,
     Business,
@@ -516,3 +518,24 @@ async def exported(server: RunningServer, person: User) -> dict[str, Any]:
         SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     ).validate(collected)
     return collected
+
+
+async def test_r9_each_message_shared_with_a_business_is_recorded_by_id(
+    business_server: RunningServer, sms_gateway: SmsGatewayStandIn
+) -> None:
+    server = business_server
+    business = await make_business(server)
+    budi = await customer(server, sms_gateway, PHONE)
+    room_id = await _chat_with(budi, business)
+    first = await _write(budi, room_id, "Halo")
+    second = await _write(budi, room_id, "Ada yang ukuran 42?")
+    async with server.services.db.read() as conn:
+        shared = [
+            (entry.actor_id, entry.subject_id, orjson.loads(entry.detail))
+            async for entry in audit_store.all_audit_entries(conn)
+            if entry.action == "business.message_shared"
+        ]
+    assert shared == [
+        (budi.id, budi.id, {"business_id": business.id, "message_id": m["id"]})
+        for m in (first, second)
+    ]
