@@ -11,10 +11,12 @@ from typing import Any, NamedTuple
 import orjson
 from sqlalchemy import (
     CTE,
+    Insert,
     Row,
     Select,
     String,
     and_,
+    bindparam,
     column,
     delete,
     exists,
@@ -32,6 +34,7 @@ from obrolan.accounts.models import contact_settings, users
 from obrolan.accounts.records import ContactSettings
 from obrolan.chat.models import blocks, memberships, messages, reactions, rooms
 from obrolan.chat.rules import Kind, Role, State
+from obrolan.db import driver
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +339,6 @@ async def room_members(
     return [_membership(r) for r in rows]
 
 
-@functools.cache
 def _senders_rooms_query(dialect: str) -> Select[Any]:
     wanted = _pairs_table(dialect)
     other = memberships.alias("other")
@@ -351,11 +353,13 @@ def _senders_rooms_query(dialect: str) -> Select[Any]:
     )
     return (
         select(
-            rooms,
+            memberships.c.room_id,
             me,
-            and_(rooms.c.kind.in_((Kind.DIRECT.value, Kind.BUSINESS.value)), blocked).label(
-                "blocked"
-            ),
+            rooms.c.kind,
+            and_(
+                or_(rooms.c.kind == Kind.DIRECT.value, rooms.c.kind == Kind.BUSINESS.value),
+                blocked,
+            ).label("blocked"),
             users.c.restricted_at.is_not(None).label("restricted"),
         )
         .select_from(wanted)
@@ -367,7 +371,7 @@ def _senders_rooms_query(dialect: str) -> Select[Any]:
 
 
 class SenderRoom(NamedTuple):
-    room: RoomRow
+    kind: Kind
     # A block stands between the two people of a direct chat (R18).
     blocked: bool
     # The sender restricted the processing of their data: they send nothing (R8).
@@ -377,14 +381,23 @@ class SenderRoom(NamedTuple):
 async def senders_rooms(
     conn: AsyncConnection, pairs: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], SenderRoom]:
-    """Of these (room, person) pairs, those where the person has joined: the room, a
-    block in a direct chat, the sender's restriction. One query for a whole batch of
-    sends, built once."""
-    query = _senders_rooms_query(conn.dialect.name)
-    rows = await conn.execute(query, _pairs_parameter(pairs))
+    """Of these (room, person) pairs, those where the person has joined: the room's
+    kind, a block in a direct chat, the sender's restriction. One query for a whole
+    batch of sends, through the driver (obrolan.db.driver)."""
+    statement = driver.prepare(_senders_rooms_query, conn.dialect)
+    rows = await driver.fetch(conn, statement, _pairs_parameter(pairs))
     return {
-        (r.id, r.user_id): SenderRoom(_room(r), bool(r.blocked), bool(r.restricted)) for r in rows
+        (room_id, user_id): SenderRoom(Kind(kind), bool(blocked), bool(restricted))
+        for room_id, user_id, kind, blocked, restricted in rows
     }
+
+
+async def rooms_by_ids(conn: AsyncConnection, room_ids: Iterable[str]) -> dict[str, RoomRow]:
+    wanted = list(set(room_ids))
+    if not wanted:
+        return {}
+    rows = await conn.execute(select(rooms).where(rooms.c.id.in_(wanted)))
+    return {r.id: _room(r) for r in rows}
 
 
 async def set_receipts(
@@ -497,8 +510,18 @@ async def list_blocks(conn: AsyncConnection, blocker: str) -> list[tuple[str, da
 
 
 # -- messages ------------------------------------------------------------------------
-async def insert_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    await conn.execute(insert(messages), rows)
+def _insert_messages(_dialect: str) -> Insert:
+    return insert(messages).values({c.name: bindparam(c.name) for c in messages.c})
+
+
+# The columns of a message row as `insert_messages` takes it, in this order.
+MESSAGE_COLUMNS = tuple(c.name for c in messages.c)
+
+
+async def insert_messages(conn: AsyncConnection, rows: Sequence[Sequence[Any]]) -> None:
+    """Message rows as tuples in MESSAGE_COLUMNS order, with driver values (the hot
+    path: obrolan.db.driver); `created_at` and the other times as `driver.db_time`."""
+    await driver.execute_many(conn, driver.prepare(_insert_messages, conn.dialect), rows)
 
 
 @functools.cache

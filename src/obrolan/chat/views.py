@@ -33,6 +33,30 @@ def message_view(row: Row[Any] | Any, body: str | None) -> dict[str, Any]:
     }
 
 
+def new_message_view(
+    message_id: str,
+    room_id: str,
+    sender_id: str,
+    client_msg_id: str,
+    body: str,
+    reply_to: str | None,
+    created_at: str | None,
+) -> dict[str, Any]:
+    """`message_view` of a message being sent: its position comes once it is written."""
+    return {
+        "id": message_id,
+        "room_id": room_id,
+        "sender_id": sender_id,
+        "client_msg_id": client_msg_id,
+        "position": 0,
+        "body": body,
+        "reply_to": reply_to,
+        "created_at": created_at,
+        "edited_at": None,
+        "deleted": False,
+    }
+
+
 def gone_message_view(message_id: str, room_id: str | None) -> dict[str, Any]:
     """A message whose row no longer exists (disappearing messages removed it): a
     tombstone with nothing but its id and room, so replaying its events still works."""

@@ -17,14 +17,15 @@ from typing import Any
 from obrolan.accounts.keys import DataKeys, seal_text
 from obrolan.chat import store
 from obrolan.chat.rules import Kind, repeats_message
-from obrolan.chat.store import RoomRow
-from obrolan.chat.views import message_aad, message_view, message_views
+from obrolan.chat.views import message_aad, message_views, new_message_view
 from obrolan.chat.watchers import RoomWatcher, WatchedMessage
 from obrolan.clock import Clock
+from obrolan.db.driver import db_time
 from obrolan.errors import Conflict, Forbidden, Invalid, NotFound, ObrolanError
 from obrolan.ids import new_id
 from obrolan.ops.metrics import Metrics
 from obrolan.privacy.requests import restricted
+from obrolan.realtime.frames import iso
 from obrolan.realtime.stream import EventStream, NewEvent, Transaction
 
 MAX_BATCH = 512
@@ -148,7 +149,7 @@ class MessageWriter:
         tx: Transaction,
         batch: list[SendRequest],
         results: dict[int, SendResult | ObrolanError],
-    ) -> tuple[list[tuple[int, SendRequest]], dict[int, int], dict[str, RoomRow]]:
+    ) -> tuple[list[tuple[int, SendRequest]], dict[int, int], set[str]]:
         """Authorise the batch and answer retries.
 
         Returns the sends to store, the sends repeated within this batch (a client
@@ -164,7 +165,7 @@ class MessageWriter:
             keys = await self.data_keys.get_many(row.sender_id for row in earlier.values())
             retried = dict(zip(earlier, message_views(list(earlier.values()), keys), strict=True))
         accepted: list[tuple[int, SendRequest]] = []
-        watched: dict[str, RoomRow] = {}
+        watched: set[str] = set()
         first_in_batch: dict[tuple[str, str, str], int] = {}
         repeats: dict[int, int] = {}
         for i, r in enumerate(batch):
@@ -205,8 +206,8 @@ class MessageWriter:
                     continue
             first_in_batch[key] = i
             accepted.append((i, r))
-            if found.room.kind in self.watchers:
-                watched[r.room_id] = found.room
+            if found.kind in self.watchers:
+                watched.add(r.room_id)
         return accepted, repeats, watched
 
     async def _store(
@@ -214,49 +215,67 @@ class MessageWriter:
         tx: Transaction,
         accepted: list[tuple[int, SendRequest]],
         results: dict[int, SendResult | ObrolanError],
-        watched: dict[str, RoomRow],
+        watched: set[str],
     ) -> None:
         keys = await self.data_keys.get_many((r.sender_id for _, r in accepted))
-        rows: list[dict[str, Any]] = []
+        created_at = iso(tx.now)
+        ids: list[str] = []
+        sealed: list[bytes] = []
         new_events: list[NewEvent] = []
         for _, r in accepted:
             message_id = new_id()
             key = keys.get(r.sender_id)
             if key is None:
                 raise Forbidden("this account can no longer send")
-            row = {
-                "id": message_id,
-                "room_id": r.room_id,
-                "sender_id": r.sender_id,
-                "client_msg_id": r.client_msg_id,
-                "position": 0,
-                "body_enc": seal_text(key, r.body, message_aad(message_id)),
-                "reply_to_id": r.reply_to,
-                "created_at": tx.now,
-                "edited_at": None,
-                "deleted_at": None,
-            }
-            rows.append(row)
+            ids.append(message_id)
+            sealed.append(seal_text(key, r.body, message_aad(message_id)))
             new_events.append(
                 NewEvent(
                     kind="message.created",
                     room_id=r.room_id,
                     actor_id=r.sender_id,
                     message_id=message_id,
-                    data=message_view(_Row(row), r.body),
+                    data=new_message_view(
+                        message_id,
+                        r.room_id,
+                        r.sender_id,
+                        r.client_msg_id,
+                        r.body,
+                        r.reply_to,
+                        created_at,
+                    ),
                     store_data=False,  # R6: the text lives only in the sealed message row
                 )
             )
         tx.append(*new_events)
         if watched:
-            await self._tell_watchers(tx, accepted, rows, watched)
+            await self._tell_watchers(tx, accepted, ids, watched)
         # The last statements: on PostgreSQL every node's writer waits from here to the
         # commit (see Transaction.write_events), so the rows are ready before.
         # The messages' events are the transaction's last (write_in's caller may have
         # appended others before, opening the room): theirs are the last positions.
         positions = (await tx.write_events())[-len(new_events) :]
-        for row, event, position in zip(rows, new_events, positions, strict=True):
-            row["position"] = event.data["position"] = position
+        now = db_time(tx.conn.dialect, tx.now)
+        rows = []
+        for (_, r), message_id, body_enc, event, position in zip(
+            accepted, ids, sealed, new_events, positions, strict=True
+        ):
+            event.data["position"] = position
+            # In store.MESSAGE_COLUMNS order.
+            rows.append(
+                (
+                    message_id,
+                    r.room_id,
+                    r.sender_id,
+                    r.client_msg_id,
+                    position,
+                    body_enc,
+                    r.reply_to,
+                    now,
+                    None,
+                    None,
+                )
+            )
         await store.insert_messages(tx.conn, rows)
         for (i, _), event in zip(accepted, new_events, strict=True):
             results[i] = SendResult(event.data, duplicate=False)
@@ -265,15 +284,16 @@ class MessageWriter:
         self,
         tx: Transaction,
         accepted: list[tuple[int, SendRequest]],
-        rows: list[dict[str, Any]],
-        watched: dict[str, RoomRow],
+        ids: list[str],
+        watched: set[str],
     ) -> None:
+        rooms = await store.rooms_by_ids(tx.conn, watched)
         by_kind: dict[Kind, list[WatchedMessage]] = {}
-        for (_, r), row in zip(accepted, rows, strict=True):
-            room = watched.get(r.room_id)
+        for (_, r), message_id in zip(accepted, ids, strict=True):
+            room = rooms.get(r.room_id)
             if room is not None:
                 by_kind.setdefault(room.kind, []).append(
-                    WatchedMessage(room, row["id"], r.sender_id, r.body, r.reply_to, tx.now)
+                    WatchedMessage(room, message_id, r.sender_id, r.body, r.reply_to, tx.now)
                 )
         for kind, sent in by_kind.items():
             await self.watchers[kind].messages(tx, sent)
@@ -296,7 +316,7 @@ class MessageWriter:
             sender_id, room_id, client_msg_id, body, reply_to, self.clock.monotonic(), unused
         )
         results: dict[int, SendResult | ObrolanError] = {}
-        await self._store(tx, [(0, request)], results, {})
+        await self._store(tx, [(0, request)], results, set())
         outcome = results[0]
         assert isinstance(outcome, SendResult)
         return outcome.message
@@ -312,10 +332,3 @@ def _reused(r: SendRequest) -> Conflict:
         field="client_msg_id",
         type_slug="client-msg-id-reused",
     )
-
-
-class _Row:
-    """Attribute access to a message row that is about to be inserted."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)

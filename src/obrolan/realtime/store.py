@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, insert, or_, select, text
+from sqlalchemy import Insert, Row, bindparam, func, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from obrolan.db import driver
 from obrolan.realtime.models import events
 
 _PG_ALLOCATE = text(
@@ -57,8 +58,18 @@ async def allocate_positions(conn: AsyncConnection, count: int) -> list[int]:
     return sorted(int(row[0]) for row in result)
 
 
-async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    await conn.execute(insert(events), list(rows))
+def _insert_events(_dialect: str) -> Insert:
+    return insert(events).values({c.name: bindparam(c.name) for c in events.c})
+
+
+# The columns of an event row as `insert_events` takes it, in this order.
+EVENT_COLUMNS = tuple(c.name for c in events.c)
+
+
+async def insert_events(conn: AsyncConnection, rows: Sequence[Sequence[Any]]) -> None:
+    """Event rows as tuples in EVENT_COLUMNS order, with driver values: every write
+    transaction with events runs this, so it goes through the driver (obrolan.db.driver)."""
+    await driver.execute_many(conn, driver.prepare(_insert_events, conn.dialect), rows)
 
 
 async def committed_head(conn: AsyncConnection) -> int:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.clock import Clock
 from obrolan.db import Database
+from obrolan.db.driver import db_time
 from obrolan.realtime import store
 from obrolan.realtime.frames import dumps, event_frame
 
@@ -148,17 +149,18 @@ class Transaction:
                 if self.needs_after:
                     self.after = await store.committed_head(self.conn)
             positions = await store.allocate_positions(self.conn, len(self.pending))
+            now = db_time(self.conn.dialect, self.now)
             rows = [
-                {
-                    "position": position,
-                    "kind": ev.kind,
-                    "room_id": ev.room_id,
-                    "target_user_id": ev.target_user_id,
-                    "actor_id": ev.actor_id,
-                    "message_id": ev.message_id,
-                    "payload": payload,
-                    "created_at": self.now,
-                }
+                (
+                    position,
+                    ev.kind,
+                    ev.room_id,
+                    ev.target_user_id,
+                    ev.actor_id,
+                    ev.message_id,
+                    payload,
+                    now,
+                )
                 for position, (ev, payload) in zip(positions, self.pending, strict=True)
             ]
             await store.insert_events(self.conn, rows)
