@@ -339,8 +339,8 @@ async def room_members(
     return [_membership(r) for r in rows]
 
 
-def _senders_rooms_query(dialect: str) -> Select[Any]:
-    wanted = _pairs_table(dialect)
+def _sends_query(dialect: str) -> Select[Any]:
+    wanted = _tuples_table(dialect, 3)  # (room, sender, client_msg_id)
     other = memberships.alias("other")
     me, them = memberships.c.user_id, other.c.user_id
     blocked = exists().where(
@@ -353,19 +353,29 @@ def _senders_rooms_query(dialect: str) -> Select[Any]:
     )
     return (
         select(
-            memberships.c.room_id,
-            me,
+            wanted.c.a,
+            wanted.c.b,
+            wanted.c.c,
             rooms.c.kind,
             and_(
                 or_(rooms.c.kind == Kind.DIRECT.value, rooms.c.kind == Kind.BUSINESS.value),
                 blocked,
             ).label("blocked"),
             users.c.restricted_at.is_not(None).label("restricted"),
+            messages.c.id,
         )
         .select_from(wanted)
         .join(memberships, and_(memberships.c.room_id == wanted.c.a, me == wanted.c.b))
         .join(rooms, rooms.c.id == memberships.c.room_id)
         .join(users, users.c.id == me)
+        .outerjoin(
+            messages,
+            and_(
+                messages.c.sender_id == wanted.c.b,
+                messages.c.room_id == wanted.c.a,
+                messages.c.client_msg_id == wanted.c.c,
+            ),
+        )
         .where(memberships.c.state == State.JOIN.value)
     )
 
@@ -376,19 +386,24 @@ class SenderRoom(NamedTuple):
     blocked: bool
     # The sender restricted the processing of their data: they send nothing (R8).
     restricted: bool
+    # The message already stored with this client_msg_id (a retry), if any.
+    earlier_id: str | None
 
 
 async def senders_rooms(
-    conn: AsyncConnection, pairs: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], SenderRoom]:
-    """Of these (room, person) pairs, those where the person has joined: the room's
-    kind, a block in a direct chat, the sender's restriction. One query for a whole
-    batch of sends, through the driver (obrolan.db.driver)."""
-    statement = driver.prepare(_senders_rooms_query, conn.dialect)
-    rows = await driver.fetch(conn, statement, _pairs_parameter(pairs))
+    conn: AsyncConnection, sends: Iterable[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], SenderRoom]:
+    """Of these sends (room, sender, client_msg_id), those whose sender has joined the
+    room: its kind, a block in a direct chat, the sender's restriction, and the id of
+    the message stored earlier under the same client_msg_id. One query for a whole batch
+    of sends, through the driver (obrolan.db.driver)."""
+    statement = driver.prepare(_sends_query, conn.dialect)
+    rows = await driver.fetch(conn, statement, _tuples_parameter(sends, 3))
     return {
-        (room_id, user_id): SenderRoom(Kind(kind), bool(blocked), bool(restricted))
-        for room_id, user_id, kind, blocked, restricted in rows
+        (room_id, user_id, client_msg_id): SenderRoom(
+            Kind(kind), bool(blocked), bool(restricted), earlier_id
+        )
+        for room_id, user_id, client_msg_id, kind, blocked, restricted, earlier_id in rows
     }
 
 
@@ -522,29 +537,6 @@ async def insert_messages(conn: AsyncConnection, rows: Sequence[Sequence[Any]]) 
     """Message rows as tuples in MESSAGE_COLUMNS order, with driver values (the hot
     path: obrolan.db.driver); `created_at` and the other times as `driver.db_time`."""
     await driver.execute_many(conn, driver.prepare(_insert_messages, conn.dialect), rows)
-
-
-@functools.cache
-def _messages_by_client_ids_query(dialect: str) -> Select[Any]:
-    wanted = _tuples_table(dialect, 3)
-    return select(messages).join(
-        wanted,
-        and_(
-            messages.c.sender_id == wanted.c.a,
-            messages.c.room_id == wanted.c.b,
-            messages.c.client_msg_id == wanted.c.c,
-        ),
-    )
-
-
-async def messages_by_client_ids(
-    conn: AsyncConnection, keys: Iterable[tuple[str, str, str]]
-) -> dict[tuple[str, str, str], Row[Any]]:
-    """Messages by their retry keys: (sender, room, client_msg_id)."""
-    rows = await conn.execute(
-        _messages_by_client_ids_query(conn.dialect.name), _tuples_parameter(keys, 3)
-    )
-    return {(r.sender_id, r.room_id, r.client_msg_id): r for r in rows}
 
 
 async def messages_by_ids(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, Row[Any]]:

@@ -157,13 +157,16 @@ class MessageWriter:
         the batch's rooms of a watched kind.
         """
         conn = tx.conn
-        rooms = await store.senders_rooms(conn, ((r.room_id, r.sender_id) for r in batch))
-        replies = await store.messages_by_ids(conn, (r.reply_to for r in batch if r.reply_to))
-        earlier = await store.messages_by_client_ids(conn, (_retry_key(r) for r in batch))
-        retried: dict[tuple[str, str, str], dict[str, Any]] = {}
-        if earlier:
-            keys = await self.data_keys.get_many(row.sender_id for row in earlier.values())
-            retried = dict(zip(earlier, message_views(list(earlier.values()), keys), strict=True))
+        sends = await store.senders_rooms(conn, (_send_key(r) for r in batch))
+        # Retries and reply targets are rare: one more query only when there are any.
+        wanted = {found.earlier_id for found in sends.values() if found.earlier_id}
+        wanted.update(r.reply_to for r in batch if r.reply_to)
+        stored = await store.messages_by_ids(conn, wanted)
+        earlier: dict[str, dict[str, Any]] = {}
+        retries = [row for found in sends.values() if (row := stored.get(found.earlier_id or ""))]
+        if retries:
+            keys = await self.data_keys.get_many(row.sender_id for row in retries)
+            earlier = {view["id"]: view for view in message_views(retries, keys)}
         accepted: list[tuple[int, SendRequest]] = []
         watched: set[str] = set()
         first_in_batch: dict[tuple[str, str, str], int] = {}
@@ -171,16 +174,16 @@ class MessageWriter:
         for i, r in enumerate(batch):
             # Who may send here is decided first: a retry key is no way into a room
             # the sender has left or been removed from.
-            found = rooms.get((r.room_id, r.sender_id))
+            key = _send_key(r)
+            found = sends.get(key)
             if found is None:
                 results[i] = NotFound("room not found, or you are not in it", field="room_id")
                 continue
             if found.blocked:  # a direct chat with a block between the two (R18)
                 results[i] = Forbidden("you cannot message this person", type_slug="blocked")
                 continue
-            key = _retry_key(r)
-            if key in earlier:
-                view = retried[key]
+            if found.earlier_id is not None and found.earlier_id in earlier:
+                view = earlier[found.earlier_id]
                 results[i] = (
                     SendResult(view, duplicate=True)
                     if repeats_message(view, r.body, r.reply_to)
@@ -200,7 +203,7 @@ class MessageWriter:
                     results[i] = _reused(r)
                 continue
             if r.reply_to is not None:
-                target = replies.get(r.reply_to)
+                target = stored.get(r.reply_to)
                 if target is None or target.room_id != r.room_id:
                     results[i] = Invalid("reply_to is not a message of this room", field="reply_to")
                     continue
@@ -322,8 +325,8 @@ class MessageWriter:
         return outcome.message
 
 
-def _retry_key(r: SendRequest) -> tuple[str, str, str]:
-    return (r.sender_id, r.room_id, r.client_msg_id)
+def _send_key(r: SendRequest) -> tuple[str, str, str]:
+    return (r.room_id, r.sender_id, r.client_msg_id)
 
 
 def _reused(r: SendRequest) -> Conflict:
