@@ -38,7 +38,7 @@ from obrolan.chat.rules import (
 from obrolan.chat.store import MembershipRow, RoomRow
 from obrolan.chat.views import gone_message_view, message_aad, message_views, room_view
 from obrolan.chat.watchers import RoomWatcher
-from obrolan.chat.writer import MessageWriter, SendResult
+from obrolan.chat.writer import Done, MessageWriter, SendResult
 from obrolan.clock import Clock
 from obrolan.config import Settings
 from obrolan.db import Database
@@ -357,6 +357,20 @@ class ChatService:
     ) -> SendResult:
         self._check_body(body)
         return await self.writer.send(actor, room_id, client_msg_id, body, reply_to)
+
+    def submit(
+        self,
+        actor: str,
+        room_id: str,
+        client_msg_id: str,
+        body: str,
+        reply_to: str | None,
+        done: Done,
+    ) -> None:
+        """`send`, answered through `done` once committed (the socket's way: no task
+        per message). A body that fails its checks raises here, before anything queues."""
+        self._check_body(body)
+        self.writer.submit(actor, room_id, client_msg_id, body, reply_to, done)
 
     async def history(
         self, actor: str, room_id: str, *, before: int | None, after: int | None, limit: int

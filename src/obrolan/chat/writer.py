@@ -11,8 +11,11 @@ commits each message at once and a busy one amortises the commit over many.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import structlog
 
 from obrolan.accounts.keys import DataKeys, seal_text
 from obrolan.chat import store
@@ -29,6 +32,7 @@ from obrolan.realtime.frames import iso
 from obrolan.realtime.stream import EventStream, NewEvent, Transaction
 
 MAX_BATCH = 512
+log = structlog.get_logger("obrolan.writer")
 
 
 @dataclass(slots=True)
@@ -39,7 +43,8 @@ class SendRequest:
     body: str
     reply_to: str | None
     submitted_at: float
-    future: asyncio.Future[SendResult] = field(repr=False)
+    # Called once with the outcome, after the commit (or the failure).
+    done: Done = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +56,9 @@ class SendResult:
     def position(self) -> int:
         position: int = self.message["position"]
         return position
+
+
+Done = Callable[[SendResult | BaseException], None]
 
 
 class MessageWriter:
@@ -79,15 +87,37 @@ class MessageWriter:
     async def send(
         self, sender_id: str, room_id: str, client_msg_id: str, body: str, reply_to: str | None
     ) -> SendResult:
+        future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
+
+        def done(outcome: SendResult | BaseException) -> None:
+            if future.done():  # the caller went away
+                return
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+        self.submit(sender_id, room_id, client_msg_id, body, reply_to, done)
+        return await future
+
+    def submit(
+        self,
+        sender_id: str,
+        room_id: str,
+        client_msg_id: str,
+        body: str,
+        reply_to: str | None,
+        done: Done,
+    ) -> None:
+        """Queue a send; `done` gets its outcome once committed. For the socket, which
+        answers from the callback: no task or future per message."""
         if self._task is None or self._task.done():
             raise RuntimeError("the message writer is not running")
-        future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(
             SendRequest(
-                sender_id, room_id, client_msg_id, body, reply_to, self.clock.monotonic(), future
+                sender_id, room_id, client_msg_id, body, reply_to, self.clock.monotonic(), done
             )
         )
-        return await future
 
     async def _run(self) -> None:
         stopping = False
@@ -113,8 +143,7 @@ class MessageWriter:
                 for request in batch:
                     await self._write_safely([request])
                 return
-            if not batch[0].future.done():
-                batch[0].future.set_exception(exc)
+            _tell(batch[0], exc)
 
     async def _write(self, batch: list[SendRequest]) -> None:
         results: dict[int, SendResult | ObrolanError] = {}
@@ -131,14 +160,9 @@ class MessageWriter:
         done = self.clock.monotonic()
         for i, request in enumerate(batch):
             outcome = results[i]
-            if request.future.done():
-                continue
-            if isinstance(outcome, ObrolanError):
-                request.future.set_exception(outcome)
-            else:
-                request.future.set_result(outcome)
-                if not outcome.duplicate:
-                    self.metrics.send_to_commit.observe(done - request.submitted_at)
+            _tell(request, outcome)
+            if isinstance(outcome, SendResult) and not outcome.duplicate:
+                self.metrics.send_to_commit.observe(done - request.submitted_at)
         stored = sum(1 for r in results.values() if isinstance(r, SendResult) and not r.duplicate)
         if stored:
             self.metrics.messages_sent.inc(stored)
@@ -314,15 +338,25 @@ class MessageWriter:
         did (a business's number writing to its own conversation). Its events are
         written here, so this is the transaction's last event; the view has its position.
         Watchers are not told: the caller is the one who would be."""
-        unused: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
         request = SendRequest(
-            sender_id, room_id, client_msg_id, body, reply_to, self.clock.monotonic(), unused
+            sender_id, room_id, client_msg_id, body, reply_to, self.clock.monotonic(), _unused
         )
         results: dict[int, SendResult | ObrolanError] = {}
         await self._store(tx, [(0, request)], results, set())
         outcome = results[0]
         assert isinstance(outcome, SendResult)
         return outcome.message
+
+
+def _tell(request: SendRequest, outcome: SendResult | BaseException) -> None:
+    try:
+        request.done(outcome)
+    except Exception:  # one sender's callback must not keep the others' answers
+        log.exception("a send's outcome could not be delivered")
+
+
+def _unused(_outcome: SendResult | BaseException) -> None:
+    pass
 
 
 def _send_key(r: SendRequest) -> tuple[str, str, str]:

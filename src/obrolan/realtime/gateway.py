@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from obrolan.accounts.principal import Principal
 from obrolan.accounts.service import LAST_SEEN_RESOLUTION
 from obrolan.api.inputs import NUL, NUL_MESSAGE, POSITION_MAX
 from obrolan.chat.service import MAX_PRESENCE_IDS
+from obrolan.chat.writer import SendResult
 from obrolan.errors import (
     InternalError,
     Invalid,
@@ -299,7 +301,7 @@ class Gateway:
             return
         kind = frame.get("type")
         if kind == "send":
-            await self._spawn(self._send, conn, request_id, frame)
+            await self._send(conn, request_id, frame)
         elif kind == "receipt":
             await self._spawn(self._receipt, conn, request_id, frame)
         elif kind == "typing":
@@ -314,10 +316,10 @@ class Gateway:
     async def _spawn(
         self, handler: Handler, conn: Connection, request_id: Any, frame: dict[str, Any]
     ) -> None:
-        # Requests run concurrently so a client may pipeline sends; the semaphore bounds
-        # them. Tasks start in arrival order, and the writer queues in that order. The
-        # handler's coroutine is made only in its task: a task cancelled before it starts
-        # (its socket closed) leaves no coroutine behind that never ran.
+        # Receipts and presence requests run concurrently, bounded with the sends by
+        # the same semaphore. The handler's coroutine is made only in its task: a task
+        # cancelled before it starts (its socket closed) leaves no coroutine behind
+        # that never ran.
         await self._in_flight.acquire()
         task = asyncio.create_task(self._answering(handler, conn, request_id, frame))
         self._tasks.add(task)
@@ -338,6 +340,9 @@ class Gateway:
         self._in_flight.release()
 
     async def _send(self, conn: Connection, request_id: Any, frame: dict[str, Any]) -> None:
+        """Queue the send in arrival order and answer from the writer's callback: the
+        hot path, so no task or future per message. It holds an in-flight slot until
+        the ack, like every request."""
         try:
             room_id = _text(frame, "room_id", 26)
             client_msg_id = _text(frame, "client_msg_id", 64)
@@ -349,19 +354,38 @@ class Gateway:
             reply_to = frame.get("reply_to")
             if reply_to is not None:
                 reply_to = _text(frame, "reply_to", 26)
-            result = await self.services.chat.send(
-                conn.user_id, room_id, client_msg_id, body, reply_to
-            )
+            await self._in_flight.acquire()
+            try:
+                self.services.chat.submit(
+                    conn.user_id,
+                    room_id,
+                    client_msg_id,
+                    body,
+                    reply_to,
+                    functools.partial(self._sent, conn, request_id),
+                )
+            except BaseException:
+                self._in_flight.release()
+                raise
         except ObrolanError as exc:
             self._reply_error(request_id, exc)
+
+    def _sent(self, conn: Connection, request_id: Any, outcome: SendResult | BaseException) -> None:
+        self._in_flight.release()
+        if isinstance(outcome, ObrolanError):
+            self._reply_error(request_id, outcome)
+            return
+        if isinstance(outcome, BaseException):
+            log.error("websocket send failed", exc_info=outcome)
+            self._reply_error(request_id, InternalError("something went wrong on our side"))
             return
         ack: dict[str, Any] = {
             "type": "ack",
             "id": request_id,
-            "position": result.position,
-            "message": result.message,
+            "position": outcome.position,
+            "message": outcome.message,
         }
-        if result.duplicate:
+        if outcome.duplicate:
             ack["duplicate"] = True
         conn.send(dumps(ack))
 

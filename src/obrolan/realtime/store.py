@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Insert, Row, bindparam, func, insert, or_, select, text
+from sqlalchemy import Insert, Row, TextClause, bindparam, func, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.db import driver
@@ -49,13 +49,23 @@ async def allocate_positions(conn: AsyncConnection, count: int) -> list[int]:
     Taken in one query and then written in one multi-row insert: asking the database to
     return generated keys in insertion order makes it insert the rows one at a time.
     """
+    # Every write transaction with events runs this: through the driver.
     if conn.dialect.name == "sqlite":
         # Callers hold the write lock in a BEGIN IMMEDIATE transaction, so no one else
         # reads the high-water mark until we commit; the insert moves it past our rows.
-        start = await _sqlite_high_water(conn) + 1
+        rows = await driver.fetch(conn, driver.prepare(_sqlite_sequence, conn.dialect), {})
+        start = int(rows[0][0] if rows and rows[0][0] else 0) + 1
         return list(range(start, start + count))
-    result = await conn.execute(_PG_ALLOCATE, {"n": count})
-    return sorted(int(row[0]) for row in result)
+    rows = await driver.fetch(conn, driver.prepare(_pg_allocate, conn.dialect), {"n": count})
+    return sorted(int(row[0]) for row in rows)
+
+
+def _sqlite_sequence(_dialect: str) -> TextClause:
+    return text("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+
+
+def _pg_allocate(_dialect: str) -> TextClause:
+    return _PG_ALLOCATE
 
 
 def _insert_events(_dialect: str) -> Insert:
