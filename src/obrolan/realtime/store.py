@@ -9,11 +9,28 @@ restored older copy of the database hands out positions that clients already hav
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, func, insert, or_, select, text
+from sqlalchemy import (
+    Row,
+    ScalarSelect,
+    cast,
+    column,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from obrolan.accounts.models import auth_sessions, users
+from obrolan.chat.models import memberships
+from obrolan.chat.rules import State
 from obrolan.realtime.models import events
 
 _PG_ALLOCATE = text(
@@ -91,6 +108,80 @@ async def raise_floor(conn: AsyncConnection, floor: int) -> bool:
         return True
     await conn.execute(_PG_SET_FLOOR, {"floor": floor})
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectSnapshot:
+    """What a socket needs once it is registered, all from one snapshot of the database.
+
+    `high_water` is 0 when it was not asked for; `head` is 0 and `room_ids` empty when
+    the session is no longer active.
+    """
+
+    session_active: bool
+    head: int
+    high_water: int
+    room_ids: list[str]
+
+
+_sqlite_sequence = table("sqlite_sequence", column("name"), column("seq"))
+
+
+def _high_water_value(dialect: str) -> ScalarSelect[Any]:
+    if dialect == "sqlite":
+        return (
+            select(func.coalesce(_sqlite_sequence.c.seq, 0))
+            .where(_sqlite_sequence.c.name == "events")
+            .scalar_subquery()
+        )
+    sequence = cast(func.pg_get_serial_sequence("events", "position"), REGCLASS)
+    return select(func.coalesce(func.pg_sequence_last_value(sequence), 0)).scalar_subquery()
+
+
+async def connect_snapshot(
+    conn: AsyncConnection, user_id: str, session_id: str, *, with_high_water: bool
+) -> ConnectSnapshot:
+    """The stream head, the high-water mark (if asked), the joined rooms and whether the
+    session is active, in ONE statement: one round trip, and one snapshot on both backends
+    (PostgreSQL's READ COMMITTED takes one per statement), so the rooms show exactly the
+    changes up to the head.
+
+    One row per joined room (one with no room when there is none), each carrying the
+    head and high-water mark, which both databases compute once (uncorrelated
+    subqueries); no row when the session is revoked or its account closed.
+    """
+    head = select(func.coalesce(func.max(events.c.position), 0)).scalar_subquery()
+    high_water = _high_water_value(conn.dialect.name) if with_high_water else None
+    joined = (auth_sessions.c.user_id == memberships.c.user_id) & (
+        memberships.c.state == State.JOIN.value
+    )
+    query = (
+        select(
+            head.label("head"),
+            (high_water if high_water is not None else literal_column("0")).label("high_water"),
+            memberships.c.room_id,
+        )
+        .select_from(
+            auth_sessions.join(users, users.c.id == auth_sessions.c.user_id).outerjoin(
+                memberships, joined
+            )
+        )
+        .where(
+            auth_sessions.c.id == session_id,
+            auth_sessions.c.user_id == user_id,
+            auth_sessions.c.revoked_at.is_(None),
+            users.c.closed_at.is_(None),
+        )
+    )
+    rows = (await conn.execute(query)).all()
+    if not rows:
+        return ConnectSnapshot(session_active=False, head=0, high_water=0, room_ids=[])
+    return ConnectSnapshot(
+        session_active=True,
+        head=int(rows[0].head or 0),
+        high_water=int(rows[0].high_water or 0),
+        room_ids=[row.room_id for row in rows if row.room_id is not None],
+    )
 
 
 async def events_since(
