@@ -13,7 +13,6 @@ async def read_connect_snapshot(
 ) -> ConnectSnapshot:
     """The head, the high-water mark (if asked), the person's rooms and whether the
     session is still active: one statement, so one snapshot on either backend."""
-    async with db.read() as conn:
-        return await store.connect_snapshot(
-            conn, principal.user_id, principal.session_id, with_high_water=with_high_water
-        )
+    return await store.connect_snapshot(
+        db, principal.user_id, principal.session_id, with_high_water=with_high_water
+    )

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Row,
-    ScalarSelect,
+    Select,
+    bindparam,
     cast,
     column,
     func,
@@ -31,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from obrolan.accounts.models import auth_sessions, users
 from obrolan.chat.models import memberships
 from obrolan.chat.rules import State
+from obrolan.db import Database
 from obrolan.realtime.models import events
 
 _PG_ALLOCATE = text(
@@ -127,7 +130,7 @@ class ConnectSnapshot:
 _sqlite_sequence = table("sqlite_sequence", column("name"), column("seq"))
 
 
-def _high_water_value(dialect: str) -> ScalarSelect[Any]:
+def _high_water_value(dialect: str) -> ColumnElement[Any]:
     if dialect == "sqlite":
         return (
             select(func.coalesce(_sqlite_sequence.c.seq, 0))
@@ -138,49 +141,60 @@ def _high_water_value(dialect: str) -> ScalarSelect[Any]:
     return select(func.coalesce(func.pg_sequence_last_value(sequence), 0)).scalar_subquery()
 
 
-async def connect_snapshot(
-    conn: AsyncConnection, user_id: str, session_id: str, *, with_high_water: bool
-) -> ConnectSnapshot:
-    """The stream head, the high-water mark (if asked), the joined rooms and whether the
-    session is active, in ONE statement: one round trip, and one snapshot on both backends
-    (PostgreSQL's READ COMMITTED takes one per statement), so the rooms show exactly the
-    changes up to the head.
-
-    One row per joined room (one with no room when there is none), each carrying the
-    head and high-water mark, which both databases compute once (uncorrelated
-    subqueries); no row when the session is revoked or its account closed.
-    """
+def _connect_statement(dialect: str, with_high_water: bool) -> Select[Any]:
     head = select(func.coalesce(func.max(events.c.position), 0)).scalar_subquery()
-    high_water = _high_water_value(conn.dialect.name) if with_high_water else None
-    joined = (auth_sessions.c.user_id == memberships.c.user_id) & (
+    high_water = _high_water_value(dialect) if with_high_water else literal_column("0")
+    joined = (memberships.c.user_id == auth_sessions.c.user_id) & (
         memberships.c.state == State.JOIN.value
     )
-    query = (
-        select(
-            head.label("head"),
-            (high_water if high_water is not None else literal_column("0")).label("high_water"),
-            memberships.c.room_id,
-        )
+    return (
+        select(head.label("head"), high_water.label("high_water"), memberships.c.room_id)
         .select_from(
             auth_sessions.join(users, users.c.id == auth_sessions.c.user_id).outerjoin(
                 memberships, joined
             )
         )
         .where(
-            auth_sessions.c.id == session_id,
-            auth_sessions.c.user_id == user_id,
+            auth_sessions.c.id == bindparam("session_id"),
+            auth_sessions.c.user_id == bindparam("user_id"),
             auth_sessions.c.revoked_at.is_(None),
             users.c.closed_at.is_(None),
         )
     )
-    rows = (await conn.execute(query)).all()
+
+
+# Built once per backend and kind: the SQLite path compiles each statement once.
+_CONNECT_STATEMENTS = {
+    (dialect, with_high_water): _connect_statement(dialect, with_high_water)
+    for dialect in ("sqlite", "postgresql")
+    for with_high_water in (False, True)
+}
+
+
+async def connect_snapshot(
+    db: Database, user_id: str, session_id: str, *, with_high_water: bool
+) -> ConnectSnapshot:
+    """The stream head, the high-water mark (if asked), the joined rooms and whether the
+    session is active, in ONE statement: one snapshot on both backends, so the rooms
+    show exactly the changes up to the head; and one trip to the database.
+
+    One row per joined room (one with no room when there is none), each carrying the
+    head and high-water mark, which both databases compute once (uncorrelated
+    subqueries); no row when the session is revoked or its account closed.
+    """
+    dialect = "sqlite" if db.is_sqlite else "postgresql"
+    rows = await db.read_statement(
+        _CONNECT_STATEMENTS[dialect, with_high_water],
+        {"user_id": user_id, "session_id": session_id},
+    )
     if not rows:
         return ConnectSnapshot(session_active=False, head=0, high_water=0, room_ids=[])
+    head, high_water, _ = rows[0]
     return ConnectSnapshot(
         session_active=True,
-        head=int(rows[0].head or 0),
-        high_water=int(rows[0].high_water or 0),
-        room_ids=[row.room_id for row in rows if row.room_id is not None],
+        head=int(head or 0),
+        high_water=int(high_water or 0),
+        room_ids=[room_id for _, _, room_id in rows if room_id is not None],
     )
 
 
