@@ -1,4 +1,5 @@
-"""`make bench`: an open-loop rate sweep of S1 and S2 on obrolan and the baseline, then S3.
+"""`make bench`: an open-loop rate sweep of S1 and S2 on obrolan and the baseline, then S3
+(idle sockets on obrolan, and how fast they open on both).
 
 For each server and scenario the offered rate steps up geometrically from
 BENCH_START_RATE (times BENCH_RATE_FACTOR) until a step fails or BENCH_MAX_RATE passes, then
@@ -21,7 +22,7 @@ BENCH_START_RATE (messages/s, 50), BENCH_MAX_RATE (20000), BENCH_RATE_FACTOR (2)
 BENCH_BISECTIONS (4), BENCH_USERS (200), BENCH_BIG_ROOM_SIZE (BENCH_USERS),
 BENCH_BIG_ROOM_SENDERS (5), BENCH_IDLE_CONNECTIONS (10000), BENCH_IDLE_ACCOUNTS (100),
 BENCH_IDLE_SESSIONS (sessions per idle account, 1), BENCH_IDLE_SETTLE (5 seconds),
-BENCH_SCENARIOS (S1,S2,S3).
+BENCH_IDLE_CONCURRENCY (S3's connects in flight, 200), BENCH_SCENARIOS (S1,S2,S3).
 """
 
 from __future__ import annotations
@@ -46,7 +47,13 @@ import uvloop
 
 from bench import _proc, _servers
 from bench._cast import Cast, baseline_cast, prepare_idle_tokens, prepare_obrolan
-from bench._idle import IdleResult, run_idle
+from bench._idle import (
+    IDLE_CONNECT_CONCURRENCY,
+    IdleResult,
+    baseline_hello,
+    obrolan_hello,
+    run_idle,
+)
 from bench._sweep import MAX_P99_MS, StepResult, SweepSettings, best, failure, first_failing
 from bench.loadgen import (
     Scenario,
@@ -62,6 +69,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # The targets docs/performance.md states (and MAX_P99_MS, in bench/_sweep.py).
 MIN_BASELINE_RATIO = 0.5
 MAX_IDLE_RSS_MIB = 1024.0
+# S3: obrolan's connect rate ÷ the baseline's, with the same connects in flight.
+MIN_CONNECT_RATIO = 0.5
 # Other work on the machine above this (share of one core) makes the figures unreliable.
 BUSY_MACHINE_PCT = 20.0
 # A generator this late against its own schedule (p99) is part of the latency measured.
@@ -84,6 +93,7 @@ class BenchConfig:
     idle_accounts: int
     idle_sessions: int
     idle_settle: float
+    idle_concurrency: int
     scenarios: frozenset[str]
 
     @classmethod
@@ -105,6 +115,9 @@ class BenchConfig:
             idle_accounts=2 * max(1, int(env("BENCH_IDLE_ACCOUNTS", "100")) // 2),
             idle_sessions=int(env("BENCH_IDLE_SESSIONS", "1")),
             idle_settle=float(env("BENCH_IDLE_SETTLE", "5")),
+            idle_concurrency=max(
+                1, int(env("BENCH_IDLE_CONCURRENCY", str(IDLE_CONNECT_CONCURRENCY)))
+            ),
             scenarios=frozenset(
                 name.strip() for name in env("BENCH_SCENARIOS", "S1,S2,S3").upper().split(",")
             ),
@@ -205,7 +218,26 @@ def _bench_one_baseline(
         server.stop()
 
 
-def bench_idle(runner: asyncio.Runner, config: BenchConfig, workdir: Path) -> IdleResult:
+@dataclass(frozen=True, slots=True)
+class IdleComparison:
+    """S3: the idle sockets on obrolan, and the same connects to the baseline."""
+
+    obrolan: IdleResult
+    baseline: IdleResult
+
+    @property
+    def connect_ratio(self) -> float:
+        base = self.baseline.connects_per_s
+        return self.obrolan.connects_per_s / base if base else math.nan
+
+
+def bench_idle(runner: asyncio.Runner, config: BenchConfig, workdir: Path) -> IdleComparison:
+    return IdleComparison(
+        _idle_obrolan(runner, config, workdir), _idle_baseline(runner, config, workdir)
+    )
+
+
+def _idle_obrolan(runner: asyncio.Runner, config: BenchConfig, workdir: Path) -> IdleResult:
     server = _servers.obrolan(workdir)
     server.start()
     try:
@@ -220,11 +252,38 @@ def bench_idle(runner: asyncio.Runner, config: BenchConfig, workdir: Path) -> Id
         return runner.run(
             run_idle(
                 server.ws_url,
-                tokens,
-                accounts,
+                obrolan_hello(tokens),
                 config.idle_connections,
+                accounts=accounts,
+                sessions=len(tokens),
                 settle=config.idle_settle,
                 server_rss=lambda: _proc.rss_bytes(server.pid),
+                concurrency=config.idle_concurrency,
+            )
+        )
+    finally:
+        server.stop()
+
+
+def _idle_baseline(runner: asyncio.Runner, config: BenchConfig, workdir: Path) -> IdleResult:
+    """The same crowd on the baseline: one session per account, as its hello has no other."""
+    server = _servers.baseline(workdir)
+    server.start()
+    try:
+        print(
+            f"  baseline: S3 {config.idle_connections} sockets over {config.idle_accounts} users …",
+            file=sys.stderr,
+        )
+        return runner.run(
+            run_idle(
+                server.ws_url,
+                baseline_hello(config.idle_accounts),
+                config.idle_connections,
+                accounts=config.idle_accounts,
+                sessions=config.idle_accounts,
+                settle=config.idle_settle,
+                server_rss=lambda: _proc.rss_bytes(server.pid),
+                concurrency=config.idle_concurrency,
             )
         )
     finally:
@@ -271,7 +330,7 @@ def print_table(
     config: BenchConfig,
     ours: dict[str, SweepResult],
     base: dict[str, SweepResult],
-    idle: IdleResult | None,
+    s3: IdleComparison | None,
 ) -> None:
     m = machine()
     print(
@@ -313,15 +372,23 @@ def print_table(
                 f"{'':4}obrolan ÷ baseline = {ratio:.2f} "
                 f"(target ≥ {MIN_BASELINE_RATIO}: {_mark(ratio >= MIN_BASELINE_RATIO)})"
             )
-    if idle is not None:
+    if s3 is not None:
+        idle, base_idle = s3.obrolan, s3.baseline
         print(
             f"\nS3 {idle.connections} idle authenticated sockets: {idle.accounts} accounts, "
             f"{idle.sessions // max(1, idle.accounts)} session(s) each, "
-            f"{idle.connections // max(1, idle.sessions)} sockets per session; "
-            f"opened in {idle.open_seconds:.1f} s\n"
+            f"{idle.opened // max(1, idle.sessions)} sockets per session; "
+            f"{idle.concurrency} connects in flight\n"
             f"{'':4}obrolan RSS {idle.rss_mib:.0f} MiB (before connecting {idle.rss_before_mib:.0f}"
             f" MiB, {idle.kib_per_connection:.1f} KiB per socket); "
-            f"target < {MAX_IDLE_RSS_MIB:g} MiB: {_mark(idle.rss_mib < MAX_IDLE_RSS_MIB)}"
+            f"target < {MAX_IDLE_RSS_MIB:g} MiB: {_mark(idle.rss_mib < MAX_IDLE_RSS_MIB)}\n"
+            f"{'':4}connects (first connect to last ready): obrolan {idle.opened} in "
+            f"{idle.open_seconds:.1f} s = {idle.connects_per_s:.0f}/s; "
+            f"baseline {base_idle.opened} in "
+            f"{base_idle.open_seconds:.1f} s = {base_idle.connects_per_s:.0f}/s "
+            f"(RSS {base_idle.rss_mib:.0f} MiB)\n"
+            f"{'':4}obrolan ÷ baseline = {s3.connect_ratio:.2f} "
+            f"(target ≥ {MIN_CONNECT_RATIO}: {_mark(s3.connect_ratio >= MIN_CONNECT_RATIO)})"
         )
     print()
 
@@ -365,7 +432,7 @@ def _sweep_json(result: SweepResult) -> dict[str, Any]:
 
 
 def machine_lines(
-    ours: dict[str, SweepResult], base: dict[str, SweepResult], idle: IdleResult | None
+    ours: dict[str, SweepResult], base: dict[str, SweepResult], s3: IdleComparison | None
 ) -> list[str]:
     lines = []
     for name, result in sorted(ours.items()):
@@ -384,8 +451,13 @@ def machine_lines(
             f"baseline_rate={_rate(base.get(name)):.1f} "
             f"baseline_ratio={_ratio(result, base.get(name)):.3f}"
         )
-    if idle is not None:
-        lines.append(f"S3 connections={idle.connections} rss_mib={idle.rss_mib:.1f}")
+    if s3 is not None:
+        lines.append(
+            f"S3 connections={s3.obrolan.connections} rss_mib={s3.obrolan.rss_mib:.1f} "
+            f"connects_per_s={s3.obrolan.connects_per_s:.1f} "
+            f"baseline_connects_per_s={s3.baseline.connects_per_s:.1f} "
+            f"connect_ratio={s3.connect_ratio:.3f}"
+        )
     return lines
 
 
@@ -394,7 +466,7 @@ def write_json(
     background_load: float,
     ours: dict[str, SweepResult],
     base: dict[str, SweepResult],
-    idle: IdleResult | None,
+    s3: IdleComparison | None,
 ) -> Path:
     RESULTS.mkdir(exist_ok=True)
     document = {
@@ -407,14 +479,22 @@ def write_json(
         "obrolan": {name: _sweep_json(r) for name, r in ours.items()},
         "baseline": {name: _sweep_json(r) for name, r in base.items()},
         "baseline_ratio": {name: _ratio(r, base.get(name)) for name, r in ours.items()},
-        "idle": None
-        if idle is None
-        else {**asdict(idle), "kib_per_connection": idle.kib_per_connection},
+        "idle": None if s3 is None else _idle_json(s3.obrolan),
+        "idle_baseline": None if s3 is None else _idle_json(s3.baseline),
+        "connect_ratio": None if s3 is None else s3.connect_ratio,
     }
     path = RESULTS / "latest.json"
     # NaN (a scenario with no samples) is not JSON; orjson writes it as null.
     path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
     return path
+
+
+def _idle_json(result: IdleResult) -> dict[str, Any]:
+    return {
+        **asdict(result),
+        "kib_per_connection": result.kib_per_connection,
+        "connects_per_s": result.connects_per_s,
+    }
 
 
 def background_load_pct(seconds: float = 1.0) -> float:
@@ -439,21 +519,21 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="obrolan-bench-"))
     ours: dict[str, SweepResult] = {}
     base: dict[str, SweepResult] = {}
-    idle = None
+    s3 = None
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         try:
             if config.scenarios & {"S1", "S2"}:
                 ours = bench_obrolan(runner, config, workdir)
                 base = bench_baseline(runner, config, workdir)
             if "S3" in config.scenarios:
-                idle = bench_idle(runner, config, workdir)
+                s3 = bench_idle(runner, config, workdir)
         except BaseException:
             print(f"bench: failed; server logs kept in {workdir}", file=sys.stderr)
             raise
     shutil.rmtree(workdir, ignore_errors=True)
-    print_table(config, ours, base, idle)
-    print(f"results: {write_json(config, load, ours, base, idle)}")
-    for line in machine_lines(ours, base, idle):
+    print_table(config, ours, base, s3)
+    print(f"results: {write_json(config, load, ours, base, s3)}")
+    for line in machine_lines(ours, base, s3):
         print(line)
     nothing_acked = [name for name, r in ours.items() if all(step.acked == 0 for step in r.steps)]
     return 1 if nothing_acked else 0

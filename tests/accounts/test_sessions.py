@@ -161,6 +161,39 @@ async def test_r17_last_seen_is_written_at_most_once_a_minute(
     assert await last_seen() == touched_at
 
 
+async def test_r17_hellos_write_last_seen_at_most_once_a_minute_and_end_at_the_maximum_age(
+    clocked_server: RunningServer, clock: FakeClock, person: MakePerson
+) -> None:
+    ani = await person(clocked_server, "ani")
+    signed_in_at = clock.now()
+
+    async def hello_then_last_seen() -> datetime:
+        await (await WsClient.open(clocked_server.ws_url, ani.token)).close()
+        async with clocked_server.services.db.read() as conn:
+            found = await conn.execute(
+                select(auth_sessions.c.last_seen_at).where(
+                    auth_sessions.c.token_hash == token_hash(ani.token)
+                )
+            )
+            seen: datetime = found.scalar_one()
+            return seen
+
+    assert await hello_then_last_seen() == signed_in_at
+    clock.advance(59)
+    assert await hello_then_last_seen() == signed_in_at
+    clock.advance(1)
+    touched_at = clock.now()
+    assert await hello_then_last_seen() == touched_at
+    clock.advance(30)
+    assert await hello_then_last_seen() == touched_at
+    # Past its maximum age (and idle limit) the hello is refused, hint or no hint.
+    maximum = clocked_server.settings.session_max_days * 24 * 60 * 60
+    clock.advance(maximum)
+    with pytest.raises(ConnectionClosed) as closed:
+        await WsClient.open(clocked_server.ws_url, ani.token)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
 async def test_r17_a_revoked_session_loses_its_socket_with_4401(
     server: RunningServer, person: MakePerson
 ) -> None:
@@ -175,6 +208,39 @@ async def test_r17_a_revoked_session_loses_its_socket_with_4401(
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
     finally:
         await socket.close()
+
+
+async def test_r17_a_session_revoked_after_a_connect_is_refused_at_the_next_hello(
+    server: RunningServer, person: MakePerson
+) -> None:
+    # The first connect leaves the server a hint of the token; it must not outlive
+    # the revocation.
+    ani = await person(server, "ani")
+    phone = await _sign_in(server, "ani", device_name="Ponsel")
+    for _ in range(3):
+        await (await WsClient.open(server.ws_url, phone["token"])).close()
+    assert (await ani.http.delete(f"/api/v1/sessions/{phone['session']['id']}")).status_code == 204
+    assert await _socket_refused_with(server, phone["token"]) == 4401
+    assert await _socket_refused_with(server, phone["token"]) == 4401
+
+
+async def test_r17_old_tokens_are_refused_at_hello_after_a_password_change_and_signing_out(
+    server: RunningServer, person: MakePerson
+) -> None:
+    ani = await person(server, "ani")
+    phone = await login(server, "ani")
+    for token in (ani.token, phone):
+        await (await WsClient.open(server.ws_url, token)).close()
+
+    changed = await ani.http.post(
+        "/api/v1/me/password", json={"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    )
+    assert changed.status_code == 204
+    assert await _socket_refused_with(server, phone) == 4401
+    await (await WsClient.open(server.ws_url, ani.token)).close()  # the one that changed it
+
+    assert (await ani.http.delete("/api/v1/sessions")).status_code == 204
+    assert await _socket_refused_with(server, ani.token) == 4401
 
 
 async def test_r17_signing_out_everywhere_ends_every_session_of_mine_and_closes_its_sockets(

@@ -184,6 +184,27 @@ async def test_r17_a_session_revoked_on_one_node_closes_its_socket_on_another(
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
 
 
+async def test_r17_a_session_revoked_on_one_node_is_refused_at_hello_on_another(
+    three_nodes: list[RunningServer],
+) -> None:
+    """Node B keeps a hint of the token from the first connect; the revocation is made
+    on node A, so B's hint stays, and B's read after registering refuses the hello."""
+    node_a, node_b, _ = three_nodes
+    dewi = await make_user(node_a, "dewi")
+    async with node_b.http() as http:
+        signed_in = await http.post(
+            "/api/v1/sessions", json={"username": "dewi", "password": PASSWORD}
+        )
+    assert signed_in.status_code == 201, signed_in.text
+    phone = signed_in.json()
+    await (await WsClient.open(node_b.ws_url, phone["token"])).close()
+    revoked = await dewi.http.delete(f"/api/v1/sessions/{phone['session']['id']}")
+    assert revoked.status_code == 204
+    with pytest.raises(ConnectionClosed) as closed:
+        await WsClient.open(node_b.ws_url, phone["token"])
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
 async def test_a_batch_missed_on_redis_is_read_from_the_database(
     database_url: str, tmp_path: Path, redis_url: str
 ) -> None:

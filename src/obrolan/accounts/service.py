@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from obrolan.accounts import store
 from obrolan.accounts.keys import DataKeys
@@ -42,8 +41,9 @@ from obrolan.accounts.rules import (
     sign_in_names,
 )
 from obrolan.accounts.session_events import SessionEventHydrator, alert_new_device, revoke
-from obrolan.accounts.store import UserRow
+from obrolan.accounts.store import ActiveToken, UserRow
 from obrolan.accounts.throttle import ActionThrottle, SignInThrottle
+from obrolan.accounts.token_hints import TokenHints
 from obrolan.accounts.two_step import WRONG_CODE, TwoStepSignIn
 from obrolan.accounts.verification import Addresses
 from obrolan.accounts.views import (
@@ -67,6 +67,9 @@ from obrolan.realtime.stream import EventStream, Transaction
 # session lifetime allows for it (rules.SessionLifetime).
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 TOKEN_MAX_CHARS = 200
+# Sessions whose tokens a node keeps at hand for sockets' hellos: a reconnecting crowd's
+# worth; beyond that a hello costs one look-up, as before.
+TOKEN_HINTS = 4096
 USER_AGENT_MAX_CHARS = 512
 
 _WRONG_CREDENTIALS = "wrong username or password"
@@ -123,6 +126,7 @@ class AccountsService:
             db, stream, data_keys, self.passwords, self.throttle, clock, settings.default_language
         )
         stream.register_hydrator("session.", SessionEventHydrator(data_keys))
+        self.token_hints = TokenHints(TOKEN_HINTS)
 
     # -- registration ----------------------------------------------------------------
     async def sign_up(
@@ -261,15 +265,51 @@ class AccountsService:
         """
         if not token or len(token) > TOKEN_MAX_CHARS:
             raise Unauthenticated(_NOT_SIGNED_IN)
+        return self._principal(await self._look_up(token_hash(token)))
+
+    async def authenticate_hello(self, token: str) -> Principal:
+        """`authenticate` for a socket's hello, from this node's token hints when it can.
+
+        A hint may be stale about revocation and closed accounts, so the caller must
+        check the session in the database afterwards, as the gateway does once the
+        socket is registered (realtime/connecting.py). It is used only while it shows a
+        use within LAST_SEEN_RESOLUTION: then the session needs no touch, and since
+        last_seen_at only grows, an idle limit the hint has not reached the database's
+        has not either. The maximum age is checked on every hello. Anything else is
+        looked up as ever.
+        """
+        if not token or len(token) > TOKEN_MAX_CHARS:
+            raise Unauthenticated(_NOT_SIGNED_IN)
+        digest = token_hash(token)
+        hint = self.token_hints.get(digest)
+        now = self.clock.now()
+        if (
+            hint is not None
+            and now - hint.last_seen_at < LAST_SEEN_RESOLUTION
+            and not self.session_lifetime.expired(
+                created_at=hint.created_at, last_seen_at=hint.last_seen_at, now=now
+            )
+        ):
+            return self._principal(hint)
+        return self._principal(await self._look_up(digest))
+
+    async def _look_up(self, digest: bytes) -> ActiveToken:
+        """The active, unexpired session of a token hash, touched if last used a while ago."""
         async with self.db.read() as conn:
-            found = await store.active_token(conn, token_hash(token))
+            found = await store.active_token(conn, digest)
         now = self.clock.now()
         if found is None or self.session_lifetime.expired(
             created_at=found.created_at, last_seen_at=found.last_seen_at, now=now
         ):
+            self.token_hints.forget(digest)
             raise Unauthenticated(_NOT_SIGNED_IN)
         if now - found.last_seen_at >= LAST_SEEN_RESOLUTION:
             await self.touch_session(found.session_id)
+            found = replace(found, last_seen_at=now)
+        self.token_hints.remember(digest, found)
+        return found
+
+    def _principal(self, found: ActiveToken) -> Principal:
         ends_at = found.created_at + self.session_lifetime.maximum
         return Principal(found.user_id, found.session_id, found.is_admin, ends_at)
 
@@ -277,10 +317,8 @@ class AccountsService:
         """Record that the session is in use now (its idle time starts again)."""
         async with self.stream.transaction() as tx:
             await store.touch_session(tx.conn, session_id, tx.now)
-
-    async def session_active(self, conn: AsyncConnection, session_id: str) -> bool:
-        """Whether a session authenticated a moment ago is still active, in `conn`'s snapshot."""
-        return await store.session_is_active(conn, session_id)
+            touched_at = tx.now
+        self.token_hints.touched(session_id, touched_at)
 
     async def login(
         self,
@@ -382,6 +420,7 @@ class AccountsService:
             if session_id not in await store.active_session_ids(tx.conn, principal.user_id, live):
                 raise NotFound("no such active session of yours", field="session_id")
             await revoke(tx, principal.user_id, [session_id])
+        self.token_hints.forget_sessions([session_id])
 
     async def logout(self, principal: Principal) -> None:
         """End the session the request came with."""
@@ -418,6 +457,7 @@ class AccountsService:
                 if sid != principal.session_id
             ]
             await revoke(tx, user.id, others)
+            self.token_hints.forget_sessions(others)
             await self.audit.record(
                 tx.conn,
                 AuditEvent(
@@ -480,3 +520,4 @@ class AccountsService:
         await revoke(
             tx, user_id, await store.active_session_ids(tx.conn, user_id, self._live(tx.now))
         )
+        self.token_hints.forget_person(user_id)

@@ -330,20 +330,6 @@ async def revoke_sessions(conn: AsyncConnection, session_ids: Sequence[str], at:
         )
 
 
-async def session_is_active(conn: AsyncConnection, session_id: str) -> bool:
-    """Whether the session is neither revoked nor of a closed account."""
-    found = await conn.execute(
-        select(auth_sessions.c.id)
-        .join(users, users.c.id == auth_sessions.c.user_id)
-        .where(
-            auth_sessions.c.id == session_id,
-            auth_sessions.c.revoked_at.is_(None),
-            users.c.closed_at.is_(None),
-        )
-    )
-    return found.first() is not None
-
-
 # -- site administration -------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class AccountSummaryRow:

@@ -34,6 +34,7 @@ from obrolan.errors import (
     PayloadTooLarge,
     Unauthenticated,
 )
+from obrolan.realtime.connecting import read_connect_snapshot
 from obrolan.realtime.frames import dumps, error_frame
 from obrolan.realtime.hub import CLOSE_UNAUTHENTICATED, Connection
 from obrolan.services import Services
@@ -123,7 +124,9 @@ class Gateway:
             )
             return None
         try:
-            principal = await self.services.accounts.authenticate(token)
+            # A hint of this node's may stand in for the token look-up: `_register`
+            # checks the session against the database once the socket is registered.
+            principal = await self.services.accounts.authenticate_hello(token)
         except ObrolanError as exc:
             await self._fail(None, exc, CLOSE_UNAUTHENTICATED)
             return None
@@ -145,19 +148,18 @@ class Gateway:
         )
         first = hub.register(conn)
         try:
-            async with services.db.read() as db:
-                # The head first: the rooms read after it show at least every change up
-                # to it, and the held changes after it are applied on top, in order. So
-                # this holds even where each statement sees a newer snapshot.
-                head = await services.stream.head(db)
-                high_water = await services.stream.high_water(db) if since is not None else 0
-                room_ids = await services.chat.joined_room_ids(db, principal.user_id)
-                active = await services.accounts.session_active(db, principal.session_id)
+            # One statement, one snapshot: the rooms show exactly the changes up to the
+            # head, and the held changes after it are applied on top, in order. The
+            # session's state here is the truth the hello's token hint may lag behind.
+            snapshot = await read_connect_snapshot(
+                services.db, principal, with_high_water=since is not None
+            )
         except BaseException:
             hub.unregister(conn)
             raise
+        head, high_water, room_ids = snapshot.head, snapshot.high_water, snapshot.room_ids
         refusal: tuple[ObrolanError, int] | None = None
-        if not active or conn.closed:
+        if not snapshot.session_active or conn.closed:
             refusal = (
                 Unauthenticated("the token is unknown or was revoked"),
                 CLOSE_UNAUTHENTICATED,

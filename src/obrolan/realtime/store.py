@@ -9,12 +9,33 @@ restored older copy of the database hands out positions that clients already hav
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, Row, TextClause, bindparam, func, insert, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Row,
+    Select,
+    TextClause,
+    bindparam,
+    cast,
+    column,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from obrolan.db import driver
+from obrolan.accounts.models import auth_sessions, users
+from obrolan.chat.models import memberships
+from obrolan.chat.rules import State
+from obrolan.db import Database, driver
 from obrolan.realtime.models import events
 
 _PG_ALLOCATE = text(
@@ -53,14 +74,14 @@ async def allocate_positions(conn: AsyncConnection, count: int) -> list[int]:
     if conn.dialect.name == "sqlite":
         # Callers hold the write lock in a BEGIN IMMEDIATE transaction, so no one else
         # reads the high-water mark until we commit; the insert moves it past our rows.
-        rows = await driver.fetch(conn, driver.prepare(_sqlite_sequence, conn.dialect), {})
+        rows = await driver.fetch(conn, driver.prepare(_sqlite_high_water_query, conn.dialect), {})
         start = int(rows[0][0] if rows and rows[0][0] else 0) + 1
         return list(range(start, start + count))
     rows = await driver.fetch(conn, driver.prepare(_pg_allocate, conn.dialect), {"n": count})
     return sorted(int(row[0]) for row in rows)
 
 
-def _sqlite_sequence(_dialect: str) -> TextClause:
+def _sqlite_high_water_query(_dialect: str) -> TextClause:
     return text("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
 
 
@@ -112,6 +133,91 @@ async def raise_floor(conn: AsyncConnection, floor: int) -> bool:
         return True
     await conn.execute(_PG_SET_FLOOR, {"floor": floor})
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectSnapshot:
+    """What a socket needs once it is registered, all from one snapshot of the database.
+
+    `high_water` is 0 when it was not asked for; `head` is 0 and `room_ids` empty when
+    the session is no longer active.
+    """
+
+    session_active: bool
+    head: int
+    high_water: int
+    room_ids: list[str]
+
+
+_sqlite_sequence = table("sqlite_sequence", column("name"), column("seq"))
+
+
+def _high_water_value(dialect: str) -> ColumnElement[Any]:
+    if dialect == "sqlite":
+        return (
+            select(func.coalesce(_sqlite_sequence.c.seq, 0))
+            .where(_sqlite_sequence.c.name == "events")
+            .scalar_subquery()
+        )
+    sequence = cast(func.pg_get_serial_sequence("events", "position"), REGCLASS)
+    return select(func.coalesce(func.pg_sequence_last_value(sequence), 0)).scalar_subquery()
+
+
+def _connect_statement(dialect: str, with_high_water: bool) -> Select[Any]:
+    head = select(func.coalesce(func.max(events.c.position), 0)).scalar_subquery()
+    high_water = _high_water_value(dialect) if with_high_water else literal_column("0")
+    joined = (memberships.c.user_id == auth_sessions.c.user_id) & (
+        memberships.c.state == State.JOIN.value
+    )
+    return (
+        select(head.label("head"), high_water.label("high_water"), memberships.c.room_id)
+        .select_from(
+            auth_sessions.join(users, users.c.id == auth_sessions.c.user_id).outerjoin(
+                memberships, joined
+            )
+        )
+        .where(
+            auth_sessions.c.id == bindparam("session_id"),
+            auth_sessions.c.user_id == bindparam("user_id"),
+            auth_sessions.c.revoked_at.is_(None),
+            users.c.closed_at.is_(None),
+        )
+    )
+
+
+# Built once per backend and kind: the SQLite path compiles each statement once.
+_CONNECT_STATEMENTS = {
+    (dialect, with_high_water): _connect_statement(dialect, with_high_water)
+    for dialect in ("sqlite", "postgresql")
+    for with_high_water in (False, True)
+}
+
+
+async def connect_snapshot(
+    db: Database, user_id: str, session_id: str, *, with_high_water: bool
+) -> ConnectSnapshot:
+    """The stream head, the high-water mark (if asked), the joined rooms and whether the
+    session is active, in ONE statement: one snapshot on both backends, so the rooms
+    show exactly the changes up to the head; and one trip to the database.
+
+    One row per joined room (one with no room when there is none), each carrying the
+    head and high-water mark, which both databases compute once (uncorrelated
+    subqueries); no row when the session is revoked or its account closed.
+    """
+    dialect = "sqlite" if db.is_sqlite else "postgresql"
+    rows = await db.read_statement(
+        _CONNECT_STATEMENTS[dialect, with_high_water],
+        {"user_id": user_id, "session_id": session_id},
+    )
+    if not rows:
+        return ConnectSnapshot(session_active=False, head=0, high_water=0, room_ids=[])
+    head, high_water, _ = rows[0]
+    return ConnectSnapshot(
+        session_active=True,
+        head=int(head or 0),
+        high_water=int(high_water or 0),
+        room_ids=[room_id for _, _, room_id in rows if room_id is not None],
+    )
 
 
 async def events_since(
