@@ -26,3 +26,15 @@ def test_numeric_ids_are_25_digits_unique_and_ordered_by_time() -> None:
     first = new_numeric_id()
     time.sleep(0.002)
     assert new_numeric_id() > first
+
+
+def test_an_id_is_its_millisecond_time_and_random_bits_in_crockford_base32() -> None:
+    alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+    before = int(time.time() * 1000)
+    value = 0
+    for char in new_id():
+        value = value * 32 + alphabet.index(char)
+    after = int(time.time() * 1000)
+    # 26 digits are 130 bits: the 48-bit time, 80 random bits, then two zero bits.
+    assert value & 0b11 == 0
+    assert before <= value >> 82 <= after

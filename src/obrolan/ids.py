@@ -6,23 +6,22 @@ before the row is inserted, and lets a batch of rows be written without a round 
 
 from __future__ import annotations
 
-import base64
 import os
 import time
 
-# RFC 4648 base32 letters → Crockford's lower-case alphabet (no i, l, o, u), which sorts
-# in the same order as the numbers it encodes.
-_TO_CROCKFORD = bytes.maketrans(
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789abcdefghjkmnpqrstvwxyz"
-)
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+# Every 10-bit value as its two Crockford base32 characters: 13 look-ups make an id.
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
+_SHIFTS = range(120, -1, -10)
 
 
 def new_id() -> str:
-    """26 characters: 48-bit millisecond time then 80 random bits, Crockford base32."""
-    value = int(time.time() * 1000) << 80 | int.from_bytes(os.urandom(10), "big")
-    # The 128 bits at the top of 17 bytes: the first 26 base32 characters hold them all.
-    encoded = base64.b32encode((value << 8).to_bytes(17, "big"))[:26]
-    return encoded.translate(_TO_CROCKFORD).decode()
+    """26 characters: 48-bit millisecond time then 80 random bits, Crockford base32.
+
+    The 128 bits then two zero bits, as 26 base32 digits (130 bits), so the ids sort as
+    the numbers do. Made for every message: by table, not by the base64 module."""
+    value = (int(time.time() * 1000) << 80 | int.from_bytes(os.urandom(10), "big")) << 2
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])
 
 
 def new_numeric_id() -> str:

@@ -98,3 +98,17 @@ def test_kek_is_generated_once_private_and_reused(tmp_path: Path) -> None:
 def test_unusable_kek_is_refused_with_a_reason(bad: str, tmp_path: Path) -> None:
     with pytest.raises(KekError):
         load_or_create_kek(bad, tmp_path / "kek.key")
+
+
+def test_r4_a_forgotten_key_leaves_no_cipher_behind_in_the_process() -> None:
+    from obrolan.crypto import envelope
+
+    ring = KeyRing(os.urandom(32))
+    key, wrapped = ring.new_wrapped_key("01hzzzzzzzzzzzzzzzzzzzzzzz")
+    ring.unwrap("01hzzzzzzzzzzzzzzzzzzzzzzz", wrapped)
+    sealed = seal(key, b"rahasia", b"here")
+    assert envelope._cipher.cache_info().currsize > 0  # sealing set a cipher up
+    ring.forget("01hzzzzzzzzzzzzzzzzzzzzzzz")
+    # The data key's bytes lived on in its cipher; forgetting the key drops them too.
+    assert envelope._cipher.cache_info().currsize == 0
+    assert open_sealed(key, sealed, b"here") == b"rahasia"

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from obrolan.crypto.envelope import new_key, open_sealed, seal
+from obrolan.crypto.envelope import forget_ciphers, new_key, open_sealed, seal
 
 
 def derive_key(kek: bytes, info: bytes) -> bytes:
@@ -60,6 +60,7 @@ class KeyRing:
 
     def forget(self, owner_id: str) -> None:
         self._cache.pop(owner_id, None)
+        forget_ciphers()
 
     @staticmethod
     def _aad(owner_id: str) -> bytes:
