@@ -45,6 +45,7 @@ class SendRequest:
     submitted_at: float
     # Called once with the outcome, after the commit (or the failure).
     done: Done = field(repr=False)
+    answered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +350,11 @@ class MessageWriter:
 
 
 def _tell(request: SendRequest, outcome: SendResult | BaseException) -> None:
+    # Once only: a batch that fails after answering is retried send by send, and the
+    # socket's callback gives back an in-flight slot per answer.
+    if request.answered:
+        return
+    request.answered = True
     try:
         request.done(outcome)
     except Exception:  # one sender's callback must not keep the others' answers

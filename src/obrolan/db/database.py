@@ -10,15 +10,14 @@ lock does the same (obrolan.realtime.stream).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, get_args
 
-from sqlalchemy import Select, event
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from obrolan.config import SqliteSynchronous
 
@@ -35,7 +34,6 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.write_lock = asyncio.Lock()
-        self._compiled: dict[Select[Any], SQLCompiler] = {}
         if self.is_sqlite:
             ensure_sqlite_dir(url)
             self.engine: AsyncEngine = create_async_engine(
@@ -83,32 +81,15 @@ class Database:
         async with self.engine.connect() as conn:
             yield await conn.execution_options(obrolan_write=True)
 
-    async def read_statement(
-        self, statement: Select[Any], params: Mapping[str, Any]
-    ) -> Sequence[tuple[Any, ...]]:
-        """The rows of one read-only statement, outside any transaction.
-
-        One statement sees one snapshot on either backend, so it needs no BEGIN and
-        COMMIT. On SQLite it goes to the driver in one call: through SQLAlchemy a
-        statement costs four trips to aiosqlite's thread (cursor, execute, fetch,
-        close), each waiting for the GIL behind the event loop, and under a storm of
-        connects those trips are most of a socket's connect time. So: only for a
-        statement built once (it is compiled once) whose values need no conversion.
-        """
+    @asynccontextmanager
+    async def single_statement(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one read-only statement run through the driver
+        (obrolan.db.driver), outside any transaction: one statement sees one snapshot
+        on either backend, so it needs no BEGIN and COMMIT, two more trips to the
+        database (on SQLite, to aiosqlite's thread, each waiting for the GIL behind the
+        event loop: under a storm of connects, most of a socket's connect time)."""
         async with self.engine.connect() as conn:
-            if not self.is_sqlite:
-                return [tuple(row) for row in await conn.execute(statement, dict(params))]
-            compiled = self._compiled.get(statement)
-            if compiled is None:
-                compiled = statement.compile(dialect=self.engine.dialect)
-                assert isinstance(compiled, SQLCompiler)
-                self._compiled[statement] = compiled
-            values = compiled.construct_params(dict(params))
-            positional = [values[name] for name in compiled.positiontup or ()]
-            driver = (await conn.get_raw_connection()).driver_connection
-            assert driver is not None
-            rows = await driver.execute_fetchall(str(compiled), positional)
-            return [tuple(row) for row in rows]
+            yield conn
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

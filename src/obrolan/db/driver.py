@@ -103,8 +103,13 @@ async def _driver(conn: AsyncConnection) -> Any:
     raw = await conn.get_raw_connection()
     adapted: Any = raw.dbapi_connection
     # SQLAlchemy's asyncpg adapter sends BEGIN only with its first statement; one sent
-    # past it must not run outside the transaction. (On SQLite the BEGIN IMMEDIATE has
-    # gone out already: see obrolan.db.database.)
-    if conn.dialect.name == "postgresql" and getattr(adapted, "_transaction", True) is None:
+    # past it must not run outside the caller's transaction. (On SQLite the BEGIN
+    # IMMEDIATE has gone out already: see obrolan.db.database. A connection that began
+    # no transaction runs its one statement on its own: Database.single_statement.)
+    if (
+        conn.dialect.name == "postgresql"
+        and conn.in_transaction()
+        and getattr(adapted, "_transaction", True) is None
+    ):
         await adapted._start_transaction()
     return raw.driver_connection

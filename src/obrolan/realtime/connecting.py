@@ -13,6 +13,7 @@ async def read_connect_snapshot(
 ) -> ConnectSnapshot:
     """The head, the high-water mark (if asked), the person's rooms and whether the
     session is still active: one statement, so one snapshot on either backend."""
-    return await store.connect_snapshot(
-        db, principal.user_id, principal.session_id, with_high_water=with_high_water
-    )
+    async with db.single_statement() as conn:
+        return await store.connect_snapshot(
+            conn, principal.user_id, principal.session_id, with_high_water=with_high_water
+        )

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from obrolan.accounts.models import auth_sessions, users
 from obrolan.chat.models import memberships
 from obrolan.chat.rules import State
-from obrolan.db import Database, driver
+from obrolan.db import driver
 from obrolan.realtime.models import events
 
 _PG_ALLOCATE = text(
@@ -185,16 +185,16 @@ def _connect_statement(dialect: str, with_high_water: bool) -> Select[Any]:
     )
 
 
-# Built once per backend and kind: the SQLite path compiles each statement once.
-_CONNECT_STATEMENTS = {
-    (dialect, with_high_water): _connect_statement(dialect, with_high_water)
-    for dialect in ("sqlite", "postgresql")
-    for with_high_water in (False, True)
-}
+def _connect_with_high_water(dialect: str) -> Select[Any]:
+    return _connect_statement(dialect, with_high_water=True)
+
+
+def _connect_without_high_water(dialect: str) -> Select[Any]:
+    return _connect_statement(dialect, with_high_water=False)
 
 
 async def connect_snapshot(
-    db: Database, user_id: str, session_id: str, *, with_high_water: bool
+    conn: AsyncConnection, user_id: str, session_id: str, *, with_high_water: bool
 ) -> ConnectSnapshot:
     """The stream head, the high-water mark (if asked), the joined rooms and whether the
     session is active, in ONE statement: one snapshot on both backends, so the rooms
@@ -204,9 +204,11 @@ async def connect_snapshot(
     head and high-water mark, which both databases compute once (uncorrelated
     subqueries); no row when the session is revoked or its account closed.
     """
-    dialect = "sqlite" if db.is_sqlite else "postgresql"
-    rows = await db.read_statement(
-        _CONNECT_STATEMENTS[dialect, with_high_water],
+    build = _connect_with_high_water if with_high_water else _connect_without_high_water
+    # Every connect runs it, a storm of them after a restart: through the driver.
+    rows = await driver.fetch(
+        conn,
+        driver.prepare(build, conn.dialect),
         {"user_id": user_id, "session_id": session_id},
     )
     if not rows:
