@@ -1,9 +1,11 @@
 """Sending messages: many concurrent sends are committed together (group commit).
 
 The hot path of obrolan. A send waits in a queue; one task takes everything waiting,
-checks it, and writes all of it in one transaction: a few queries for the whole batch
-(membership, blocks, retries, reply targets), one insert of events and one of messages,
-then one commit. Each sender is acknowledged only after that commit (ARCHITECTURE 1).
+checks it, and writes all of it in one transaction: one lookup for the whole batch
+(membership, blocks, restriction, retries; the messages retried or replied to only when
+there are any), one insert of events and one of messages, then one commit, the hot
+statements straight through the driver (obrolan.db.driver). Each sender is answered
+only after that commit (ARCHITECTURE 1).
 Batches form on their own: while one commits, the next accumulates, so a quiet server
 commits each message at once and a busy one amortises the commit over many.
 """
