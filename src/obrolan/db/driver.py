@@ -49,12 +49,13 @@ class Prepared:
         return tuple(values[n] if n in values else self._defaults[n] for n in self._names)
 
 
-_prepared: dict[tuple[Callable[[str], ClauseElement], str], Prepared] = {}
+_prepared: dict[tuple[Callable[[str], ClauseElement], type[Dialect]], Prepared] = {}
 
 
 def prepare(build: Callable[[str], ClauseElement], dialect: Dialect) -> Prepared:
-    """The statement `build` makes for a dialect (by its name), compiled once."""
-    key = (build, dialect.name)
+    """The statement `build` makes for a dialect (by its name), compiled once per
+    dialect class: the SQL and the parameters' style are the driver's."""
+    key = (build, type(dialect))
     found = _prepared.get(key)
     if found is None:
         found = _prepared[key] = Prepared(build(dialect.name), dialect)
